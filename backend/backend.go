@@ -1,0 +1,224 @@
+// Package backend defines what runs a bottle: a backend-neutral interface and
+// the types that cross it. It knows nothing of HCL or cty: runner turns the
+// configuration into a Spec, and each backend (backend/docker,
+// backend/smolvm) turns a Spec into engine resources.
+//
+// Every backend keeps the in-bottle contract of DESIGN.md: /run/bottle
+// mounted read-only, /run/bottle/queue read-write, the BOTTLE_* variables in
+// the environment, and the working directory fixed across launches.
+package backend
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// Names of the backends, as written in bottle.hcl and metadata.json.
+const (
+	Docker       = "docker"
+	Smolmachines = "smolmachines"
+)
+
+// Labels every backend puts on the resources it creates, so that Observe and
+// gc can find them without any state dir.
+const (
+	LabelManaged  = "dev.bottle.managed"
+	LabelIdentity = "dev.bottle.identity"
+	LabelBottle   = "dev.bottle.bottle"
+	LabelAgent    = "dev.bottle.agent"
+)
+
+// Errors backends map their engine's errors onto; callers test with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("already exists")
+)
+
+// Image says where an agent image comes from. Exactly one of Ref or
+// Dockerfile is set.
+type Image struct {
+	// Ref is an image reference used as is, pulled only when missing.
+	Ref string
+	// Dockerfile is the absolute path of a Dockerfile to build, with Context
+	// (an absolute directory) as its build context.
+	Dockerfile string
+	Context    string
+	// Tag, when set, is the tag the built image gets (e.g. bottle/<identity>
+	// for a per-bottle Dockerfile). When empty the builder tags by content
+	// hash so that an unchanged Dockerfile and context are not rebuilt.
+	Tag string
+}
+
+// Mount is a host directory made visible inside a bottle.
+type Mount struct {
+	Source   string // absolute host path
+	Target   string // absolute guest path
+	ReadOnly bool
+}
+
+// Spec is everything a backend needs to create one bottle. It is plain data:
+// no secrets are logged from it, and it is never written to disk with its Env
+// values.
+type Spec struct {
+	Identity string
+	Bottle   string
+	Agent    string
+	// Image is the resolved image reference (EnsureImage's result).
+	Image string
+	// Command is the agent's argv, run as the bottle's main process.
+	Command []string
+	// Env is KEY=VALUE, sorted; it includes the BOTTLE_* contract variables.
+	Env     []string
+	Workdir string
+	User    string
+	// CPUs is a fractional CPU limit; 0 means no limit.
+	CPUs float64
+	// MemoryBytes is a memory limit; 0 means no limit.
+	MemoryBytes int64
+	// Mounts are bind mounts: the /run/bottle helper dir, its queue, and the
+	// cwd when it is not copied.
+	Mounts []Mount
+	// Network gives the bottle outbound network access.
+	Network bool
+	// TTY allocates a terminal for the agent (attached runs from a terminal).
+	TTY bool
+	// OpenStdin keeps the agent's stdin open for an attached run.
+	OpenStdin bool
+	// Labels are extra labels; backends always add the LabelManaged,
+	// LabelIdentity, LabelBottle and LabelAgent ones from the fields above.
+	Labels map[string]string
+}
+
+// State is the lifecycle state of an instance as the engine reports it.
+type State string
+
+// Instance states.
+const (
+	StateCreated State = "created"
+	StateRunning State = "running"
+	StateExited  State = "exited"
+)
+
+// Instance is one bottle as the engine sees it.
+type Instance struct {
+	// ID is the backend's handle (a container ID, a machine name).
+	ID       string
+	Name     string
+	Identity string
+	Bottle   string
+	Agent    string
+	Image    string
+	State    State
+	// ExitCode is meaningful when State is StateExited.
+	ExitCode  int
+	CreatedAt time.Time
+	Labels    map[string]string
+}
+
+// IO is where an attached agent's streams go. A nil Stdin means no input.
+type IO struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// Resize, when non-nil, delivers terminal sizes for a TTY run.
+	Resize <-chan TermSize
+}
+
+// TermSize is a terminal's size in cells.
+type TermSize struct {
+	Rows, Cols uint16
+}
+
+// ExecSpec is a command run inside a running bottle, beside the agent.
+type ExecSpec struct {
+	Argv    []string
+	Env     []string
+	Workdir string
+	Stdin   io.Reader
+	Stdout  io.Writer
+	Stderr  io.Writer
+}
+
+// Progress receives human-readable progress lines (image pulls, builds).
+type Progress interface {
+	Progress(line string)
+}
+
+// ProgressFunc adapts a function to Progress.
+type ProgressFunc func(line string)
+
+// Progress calls f.
+func (f ProgressFunc) Progress(line string) {
+	if f != nil {
+		f(line)
+	}
+}
+
+// Backend runs bottles. Every method takes a context and returns errors that
+// wrap ErrNotFound or ErrConflict where those apply.
+//
+// The lifecycle of one bottle is: EnsureImage, Create (the instance exists and
+// accepts CopyIn, the agent is not running yet), CopyIn of the workspace and
+// transcript, then Run (attached) or Start (detached) plus Wait, and finally
+// Remove, which deletes every resource of the identity.
+type Backend interface {
+	// Name is the backend's name as written in metadata ("docker", "smolmachines").
+	Name() string
+	// Ping checks that the engine answers.
+	Ping(ctx context.Context) error
+	// EnsureImage builds or pulls img and returns the reference to create
+	// instances from.
+	EnsureImage(ctx context.Context, img Image, p Progress) (string, error)
+	// Create makes the instance for spec without starting the agent.
+	Create(ctx context.Context, spec Spec) (Instance, error)
+	// CopyIn extracts the tar stream r at the absolute directory dst inside
+	// the instance, creating dst when missing.
+	CopyIn(ctx context.Context, id, dst string, r io.Reader) error
+	// CopyOut writes a tar stream of the contents of the directory src inside
+	// the instance to w (entries relative to src). The instance may be
+	// running or stopped.
+	CopyOut(ctx context.Context, id, src string, w io.Writer) error
+	// Run starts the agent attached to io and waits for it to end; it
+	// returns the agent's exit code. Cancelling ctx detaches without
+	// stopping the agent.
+	Run(ctx context.Context, id string, io IO) (int, error)
+	// Start starts the agent detached.
+	Start(ctx context.Context, id string) error
+	// Wait blocks until the agent ends and returns its exit code.
+	Wait(ctx context.Context, id string) (int, error)
+	// Exec runs a command inside the running instance and returns its exit code.
+	Exec(ctx context.Context, id string, spec ExecSpec) (int, error)
+	// Logs writes what the agent printed to w; with follow it keeps
+	// streaming until the agent ends or ctx is done.
+	Logs(ctx context.Context, id string, follow bool, w io.Writer) error
+	// Inspect returns the instance's current state.
+	Inspect(ctx context.Context, id string) (Instance, error)
+	// Stop stops the agent; a stopped instance is not an error.
+	Stop(ctx context.Context, id string) error
+	// Remove deletes the instance and every resource created for its
+	// identity (network, per-run files). A missing instance is not an error.
+	Remove(ctx context.Context, id string) error
+	// List returns the managed instances whose labels include all of match.
+	List(ctx context.Context, match map[string]string) ([]Instance, error)
+	// Leftovers lists labelled resources other than instances (networks,
+	// per-bottle images) with the identity that owns each; gc removes those
+	// whose identity has no state dir.
+	Leftovers(ctx context.Context) ([]Resource, error)
+	// RemoveResource deletes one leftover.
+	RemoveResource(ctx context.Context, r Resource) error
+}
+
+// Resource is a labelled engine resource that is not an instance.
+type Resource struct {
+	Kind     string // "network", "image", "machine", "container"
+	ID       string
+	Name     string
+	Identity string
+}
+
+// InstanceName is the name every backend gives the instance of an identity.
+func InstanceName(identity string) string {
+	return "bottle-" + identity
+}
