@@ -1,0 +1,110 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// ErrLocked means another process owns the lock.
+var ErrLocked = errors.New("locked by another bottle process")
+
+// lockPoll is how often Lock retries a held lock; flock itself cannot be
+// interrupted by a context.
+const lockPoll = 25 * time.Millisecond
+
+// Lock is a held flock. Closing the file (or the process dying) releases it.
+type Lock struct {
+	f *os.File
+}
+
+// Unlock releases the lock.
+func (l *Lock) Unlock() error {
+	if l == nil || l.f == nil {
+		return nil
+	}
+	err := l.f.Close()
+	l.f = nil
+	return err
+}
+
+func (h Home) lockPath(name string) (string, error) {
+	if err := os.MkdirAll(h.LockDir(), 0o700); err != nil {
+		return "", fmt.Errorf("create lock dir: %w", err)
+	}
+	return filepath.Join(h.LockDir(), name+".lock"), nil
+}
+
+func tryFlock(path string) (*Lock, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open lock %s: %w", path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		_ = f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, ErrLocked
+		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return &Lock{f: f}, nil
+}
+
+// TryLockOwner takes the owner lock of identity without waiting; it returns
+// ErrLocked when another process owns the identity.
+func (h Home) TryLockOwner(identity string) (*Lock, error) {
+	if err := ValidateIdentity(identity); err != nil {
+		return nil, err
+	}
+	path, err := h.lockPath(identity)
+	if err != nil {
+		return nil, err
+	}
+	return tryFlock(path)
+}
+
+// LockOwner waits until it owns identity or ctx is done. One process owns a
+// launched identity at a time: the session that launched it holds the lock
+// through its cleanup decision, so a resume waits for that decision.
+func (h Home) LockOwner(ctx context.Context, identity string) (*Lock, error) {
+	t := time.NewTicker(lockPoll)
+	defer t.Stop()
+	for {
+		l, err := h.TryLockOwner(identity)
+		if !errors.Is(err, ErrLocked) {
+			return l, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("wait for the owner of %s: %w", identity, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// TryLockWatch takes the lock that marks a running bottle watch.
+func (h Home) TryLockWatch() (*Lock, error) {
+	path, err := h.lockPath("watch")
+	if err != nil {
+		return nil, err
+	}
+	return tryFlock(path)
+}
+
+// WatchRunning reports whether a bottle watch holds its lock.
+func (h Home) WatchRunning() bool {
+	path := filepath.Join(h.LockDir(), "watch.lock")
+	if _, err := os.Stat(path); err != nil {
+		return false
+	}
+	l, err := tryFlock(path)
+	if err != nil {
+		return errors.Is(err, ErrLocked)
+	}
+	_ = l.Unlock()
+	return false
+}
