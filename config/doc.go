@@ -1,0 +1,32 @@
+// Package config reads bottle.hcl: the declarative description of the agents
+// a project runs and the bottles (sandboxes) they run in.
+//
+// Load parses one file in stages, as terraform and packer do: parse, schema
+// check, variables, locals, agents, bottles, then semantic validation. It
+// stops after the first stage that produced errors, but reports every error of
+// that stage, each as an hcl.Diagnostic whose Subject is the exact offending
+// expression or label and whose Context is the enclosing block. Config.Sources
+// returns the bytes of every file read so that callers can render snippets.
+//
+// The result uses plain Go types plus an hcl.Range for every field that may
+// fail later (an image that does not pull, a Dockerfile that does not build).
+// Three agent arguments stay expressions: command, resume_command and env may
+// use session.id and session.identity, which are known only when a bottle is
+// launched. Bottle.Launch evaluates them; with a zero Session the late-bound
+// values come back unknown, which is what a plan shows as "(known after
+// launch)".
+//
+// Values derived from a sensitive variable or from env() carry a cty mark
+// through evaluation, and Launch reports them as Sensitive so that plans and
+// state never print them.
+//
+// The function table is deterministic: no timestamp, uuid or network access,
+// so the same inputs always give the same plan. Paths given to file and
+// templatefile, and every path argument of the language, resolve against the
+// folder of the config file. Every file a function reads is listed in
+// Config.Files, for watch mode.
+//
+// This package imports only hcl, cty and the standard library. It knows
+// backends only by name ("docker", "smolmachines"); it never talks to an
+// engine, never prints and never writes files.
+package config

@@ -1,0 +1,230 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+)
+
+// Session holds the late-bound values of one launch. An empty field is
+// unknown, as while planning.
+type Session struct {
+	ID       string // the session UUID, passed again on every resume
+	Identity string // the bottle identity, e.g. "fixer-k3x9a"
+}
+
+func (s Session) value() cty.Value {
+	str := func(v string) cty.Value {
+		if v == "" {
+			return cty.UnknownVal(cty.String)
+		}
+		return cty.StringVal(v)
+	}
+	return cty.ObjectVal(map[string]cty.Value{
+		sessionID:       str(s.ID),
+		sessionIdentity: str(s.Identity),
+	})
+}
+
+// Value is one evaluated string of a launch.
+type Value struct {
+	Value string
+	// Known is false when the value depends on a session value that is not
+	// known yet; Value is then "".
+	Known bool
+	// Sensitive is true when the value derives from a sensitive variable or
+	// from env(); it must never be printed or stored.
+	Sensitive bool
+}
+
+// String returns the value for display: "(sensitive)", "(known after
+// launch)" or the value itself.
+func (v Value) String() string {
+	switch {
+	case v.Sensitive:
+		return "(sensitive)"
+	case !v.Known:
+		return "(known after launch)"
+	}
+	return v.Value
+}
+
+// Launch is what a bottle runs.
+type Launch struct {
+	// Command is nil when the agent has no command (the image's own is used).
+	// A list whose length depends on an unknown session value comes back as
+	// one unknown element.
+	Command []Value
+	// ResumeCommand is nil when the agent has no resume_command.
+	ResumeCommand []Value
+	// Env is the agent's env with the bottle's env merged over it.
+	Env map[string]Value
+}
+
+// Launch evaluates command, resume_command and env with the session values
+// of s; a zero Session leaves them unknown, which is what a plan shows.
+func (b *Bottle) Launch(s Session) (*Launch, hcl.Diagnostics) {
+	if b == nil || b.Agent == nil || b.ctx == nil {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Bottle not loaded",
+			Detail:   "Launch needs a bottle from a configuration that loaded without errors.",
+		}}
+	}
+	ctx := b.ctx.NewChild()
+	ctx.Variables = map[string]cty.Value{rootSession: s.value()}
+	a := b.Agent
+	out := &Launch{}
+	var diags, d hcl.Diagnostics
+	out.Command, d = evalCommand(a.command, "command", ctx, a.rng)
+	diags = append(diags, d...)
+	out.ResumeCommand, d = evalCommand(a.resumeCommand, "resume_command", ctx, a.rng)
+	diags = append(diags, d...)
+	agentEnv, d := evalEnv(a.env, ctx, a.rng)
+	diags = append(diags, d...)
+	bottleEnv, d := evalEnv(b.env, ctx, b.rng)
+	diags = append(diags, d...)
+	out.Env = agentEnv
+	if out.Env == nil {
+		out.Env = map[string]Value{}
+	}
+	for k, v := range bottleEnv {
+		out.Env[k] = v
+	}
+	return out, diags
+}
+
+// evalCommand evaluates a list-of-strings expression of a launch.
+func evalCommand(expr hcl.Expression, name string, ctx *hcl.EvalContext, within hcl.Range) ([]Value, hcl.Diagnostics) {
+	if expr == nil {
+		return nil, nil
+	}
+	val, diags := expr.Value(ctx)
+	if diags.HasErrors() || val.IsNull() {
+		return nil, diags
+	}
+	bad := func(summary, detail string) hcl.Diagnostics {
+		return append(diags, &hcl.Diagnostic{
+			Severity:    hcl.DiagError,
+			Summary:     summary,
+			Detail:      detail,
+			Subject:     expr.Range().Ptr(),
+			Context:     within.Ptr(),
+			Expression:  expr,
+			EvalContext: ctx,
+		})
+	}
+	uv, pvm := val.UnmarkDeepWithPaths()
+	all, keys := sensitivePaths(pvm)
+	list, err := convert.Convert(uv, cty.List(cty.String))
+	if err != nil {
+		return nil, bad("Invalid "+name,
+			fmt.Sprintf("%s must be a list of strings, such as [\"claude\", \"-p\", var.task]: %s.", name, err))
+	}
+	if !list.IsKnown() {
+		return []Value{{Sensitive: all || len(keys) > 0}}, diags
+	}
+	if list.LengthInt() == 0 {
+		return nil, bad("Empty "+name,
+			fmt.Sprintf("%s must have at least one element. Remove the argument instead to leave it unset.", name))
+	}
+	out := make([]Value, 0, list.LengthInt())
+	for i, e := range list.AsValueSlice() {
+		v := Value{Sensitive: all || keys[strconv.Itoa(i)]}
+		switch {
+		case !e.IsKnown():
+		case e.IsNull():
+			return nil, bad("Invalid "+name, fmt.Sprintf("Element %d of %s is null; every element must be a string.", i, name))
+		default:
+			v.Value, v.Known = e.AsString(), true
+		}
+		out = append(out, v)
+	}
+	return out, diags
+}
+
+// evalEnv evaluates a map-of-strings expression of a launch. Its names must
+// be known when planning; only values may wait for the session.
+func evalEnv(expr hcl.Expression, ctx *hcl.EvalContext, within hcl.Range) (map[string]Value, hcl.Diagnostics) {
+	if expr == nil {
+		return nil, nil
+	}
+	val, diags := expr.Value(ctx)
+	if diags.HasErrors() || val.IsNull() {
+		return nil, diags
+	}
+	bad := func(summary, detail string) hcl.Diagnostics {
+		return append(diags, &hcl.Diagnostic{
+			Severity:    hcl.DiagError,
+			Summary:     summary,
+			Detail:      detail,
+			Subject:     expr.Range().Ptr(),
+			Context:     within.Ptr(),
+			Expression:  expr,
+			EvalContext: ctx,
+		})
+	}
+	uv, pvm := val.UnmarkDeepWithPaths()
+	all, keys := sensitivePaths(pvm)
+	m, err := convert.Convert(uv, cty.Map(cty.String))
+	if err != nil {
+		return nil, bad("Invalid env", fmt.Sprintf("env must be a map of strings, such as { NAME = \"value\" }: %s.", err))
+	}
+	if !m.IsKnown() {
+		return nil, bad("Env names not known",
+			"The names in env must be known before launch; only the values may use session.id and session.identity.")
+	}
+	out := map[string]Value{}
+	for _, k := range sortedKeys(m.AsValueMap()) {
+		e := m.Index(cty.StringVal(k))
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			return nil, bad("Invalid environment variable name",
+				fmt.Sprintf("%q is not a valid environment variable name: it must be non-empty and contain no \"=\".", k))
+		}
+		v := Value{Sensitive: all || keys[k]}
+		switch {
+		case !e.IsKnown():
+		case e.IsNull():
+			return nil, bad("Invalid env", fmt.Sprintf("The value of %s is null; use \"\" for an empty value.", k))
+		default:
+			v.Value, v.Known = e.AsString(), true
+		}
+		out[k] = v
+	}
+	return out, diags
+}
+
+// sensitivePaths reads the sensitive marks of a list or map: all when the
+// whole value is marked, else the keys (element indexes as decimal strings)
+// whose elements are.
+func sensitivePaths(pvm []cty.PathValueMarks) (all bool, keys map[string]bool) {
+	keys = map[string]bool{}
+	for _, pm := range pvm {
+		if _, ok := pm.Marks[sensitive]; !ok {
+			continue
+		}
+		if len(pm.Path) == 0 {
+			all = true
+			continue
+		}
+		switch step := pm.Path[0].(type) {
+		case cty.GetAttrStep:
+			keys[step.Name] = true
+		case cty.IndexStep:
+			switch {
+			case !step.Key.IsKnown() || step.Key.IsNull():
+				all = true
+			case step.Key.Type() == cty.String:
+				keys[step.Key.AsString()] = true
+			case step.Key.Type() == cty.Number:
+				i, _ := step.Key.AsBigFloat().Int64()
+				keys[strconv.FormatInt(i, 10)] = true
+			}
+		}
+	}
+	return all, keys
+}
