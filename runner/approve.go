@@ -1,0 +1,215 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/user"
+	"strings"
+
+	"github.com/bottle-dev/bottle/backend"
+	"github.com/bottle-dev/bottle/runner/state"
+)
+
+// PendingRequest is a capability request waiting for the operator.
+type PendingRequest struct {
+	Identity string
+	Bottle   string
+	Request  *state.Request
+}
+
+// Requests lists every pending request across identities, oldest first per
+// identity. Invalid requests found on the way are answered "rejected" and
+// reported as EventRejected; a corrupt state dir is skipped with a warning.
+func (r *Runner) Requests(ctx context.Context) ([]PendingRequest, error) {
+	ids, _, err := r.Home.Identities()
+	if err != nil {
+		return nil, err
+	}
+	var out []PendingRequest
+	for _, id := range ids {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		dir, err := r.Home.Dir(id)
+		if err != nil {
+			continue
+		}
+		pending, rejected, err := dir.ScanQueue()
+		if err != nil {
+			r.emit(EventWarning, id, "", err.Error())
+			continue
+		}
+		for _, rj := range rejected {
+			r.emit(EventRejected, id, "", rj.ID+": "+rj.Reason)
+		}
+		bottle := ""
+		if md, err := dir.ReadMetadata(); err == nil {
+			bottle = md.Bottle
+		}
+		for _, p := range pending {
+			out = append(out, PendingRequest{Identity: id, Bottle: bottle, Request: p})
+		}
+	}
+	return out, nil
+}
+
+// pick returns the request id names, or the only pending one when id is "".
+func pick(dir *state.Dir, id string) (*state.Request, error) {
+	if id != "" {
+		return dir.Request(id)
+	}
+	pending, _, err := dir.ScanQueue()
+	if err != nil {
+		return nil, err
+	}
+	switch len(pending) {
+	case 0:
+		return nil, fmt.Errorf("%s has no pending requests (see bottle requests)", dir.Identity)
+	case 1:
+		return pending[0], nil
+	}
+	ids := make([]string, len(pending))
+	for i, p := range pending {
+		ids[i] = p.ID
+	}
+	return nil, fmt.Errorf("%s has %d pending requests (%s): name the one to answer", dir.Identity, len(pending), strings.Join(ids, ", "))
+}
+
+// Approval is what Approve did.
+type Approval struct {
+	Identity   string
+	Request    *state.Request
+	Dockerfile string // path of the per-bottle Dockerfile
+	// WatchRunning means a bottle watch will resume the bottle by itself.
+	WatchRunning bool
+}
+
+// Approve grants a capability request. In this order: snapshot the
+// transcript (and the workspace in copy mode) out of the running bottle,
+// mark the state preserved, record the approval, answer the agent, tear the
+// bottle down, and last write the per-bottle Dockerfile, whose appearance is
+// what bottle watch resumes on. The attached session, if any, then ends and
+// keeps the state.
+func (r *Runner) Approve(ctx context.Context, identity, requestID string) (*Approval, error) {
+	dir, err := r.Home.Open(identity)
+	if err != nil {
+		return nil, err
+	}
+	md, err := dir.ReadMetadata()
+	if err != nil {
+		return nil, err
+	}
+	req, err := pick(dir, requestID)
+	if err != nil {
+		return nil, err
+	}
+	be, err := r.backend(md.BackendName())
+	if err != nil {
+		return nil, err
+	}
+	inst, err := be.Inspect(ctx, backend.InstanceName(identity))
+	if err != nil {
+		return nil, fmt.Errorf("approve %s: the bottle is gone, so nothing can be carried over (bottle deny %s %s answers the agent): %w", identity, identity, req.ID, err)
+	}
+	if md.Spec != nil && md.Spec.Transcript != "" {
+		if err := snapshot(ctx, be, inst.ID, md.Spec.Transcript, dir, state.TranscriptDir); err != nil {
+			return nil, fmt.Errorf("approve %s: %w", identity, err)
+		}
+	}
+	if md.CopyCwd && md.Spec != nil && md.Spec.CwdTarget != "" {
+		if err := snapshot(ctx, be, inst.ID, md.Spec.CwdTarget, dir, state.WorkspaceDir); err != nil {
+			return nil, fmt.Errorf("approve %s: %w", identity, err)
+		}
+	}
+	dockerfile, err := nextDockerfile(dir, md, req)
+	if err != nil {
+		return nil, err
+	}
+	if err := dir.MarkPreserved(); err != nil {
+		return nil, err
+	}
+	_ = dir.Audit("approval", map[string]string{
+		"request": req.ID, "by": operator(), "reason": req.Reason, "lines": strings.Join(req.Dockerfile, "\n"),
+	})
+	if err := dir.WriteAnswer(state.Answer{ID: req.ID, Status: state.AnswerApproved, Reason: "the bottle is rebuilt with it and resumed"}); err != nil {
+		return nil, err
+	}
+	if err := be.Remove(ctx, inst.ID); err != nil && !errors.Is(err, backend.ErrNotFound) {
+		return nil, fmt.Errorf("approve %s: tear down: %w", identity, err)
+	}
+	_ = dir.Audit("teardown", map[string]string{"reason": "capability approved"})
+	if err := dir.WriteDockerfile([]byte(dockerfile)); err != nil {
+		return nil, err
+	}
+	r.emit(EventApproved, identity, md.Bottle, req.ID)
+	return &Approval{Identity: identity, Request: req, Dockerfile: dir.DockerfilePath(), WatchRunning: r.Home.WatchRunning()}, nil
+}
+
+// nextDockerfile is the bottle's current Dockerfile plus the approved lines.
+// The first approval starts FROM the image the agent ran on (an image
+// agent's reference, or the content-addressed tag of its built Dockerfile),
+// so the per-bottle Dockerfile builds without the agent's build context.
+func nextDockerfile(dir *state.Dir, md *state.Metadata, req *state.Request) (string, error) {
+	cur, err := dir.ReadDockerfile()
+	if err != nil {
+		return "", err
+	}
+	if cur == "" {
+		base := md.BaseImage
+		if base == "" {
+			base = md.Image
+		}
+		if base == "" {
+			return "", fmt.Errorf("approve %s: metadata records no image to build on", dir.Identity)
+		}
+		cur = "# Per-bottle Dockerfile of " + dir.Identity + ", written by bottle approve.\nFROM " + base + "\n"
+	}
+	var b strings.Builder
+	b.WriteString(strings.TrimRight(cur, "\n"))
+	// The reason was checked for control characters, so it stays on its
+	// comment line.
+	fmt.Fprintf(&b, "\n\n# %s: %s\n", req.ID, req.Reason)
+	for _, l := range req.Dockerfile {
+		b.WriteString(strings.TrimSpace(l))
+		b.WriteByte('\n')
+	}
+	return b.String(), nil
+}
+
+// Deny answers a request "denied"; the bottle keeps running.
+func (r *Runner) Deny(ctx context.Context, identity, requestID, reason string) (*state.Request, error) {
+	dir, err := r.Home.Open(identity)
+	if err != nil {
+		return nil, err
+	}
+	req, err := pick(dir, requestID)
+	if err != nil {
+		return nil, err
+	}
+	if reason == "" {
+		reason = "denied by the operator"
+	}
+	if err := dir.WriteAnswer(state.Answer{ID: req.ID, Status: state.AnswerDenied, Reason: reason}); err != nil {
+		return nil, err
+	}
+	_ = dir.Audit("denial", map[string]string{"request": req.ID, "by": operator(), "reason": reason})
+	r.emit(EventDenied, identity, "", req.ID)
+	return req, nil
+}
+
+func operator() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "unknown"
+}
+
+// ApprovalStatus is the one-line status shown after an approval, in the CLI
+// and the dashboard alike: it always says how the bottle comes back.
+func ApprovalStatus(ap *Approval) string {
+	if ap.WatchRunning {
+		return fmt.Sprintf("approved %s for %s: the running bottle watch will resume it (or: bottle resume %s)", ap.Request.ID, ap.Identity, ap.Identity)
+	}
+	return fmt.Sprintf("approved %s for %s: resume with bottle resume %s", ap.Request.ID, ap.Identity, ap.Identity)
+}

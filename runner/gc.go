@@ -1,0 +1,180 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/bottle-dev/bottle/backend"
+	"github.com/bottle-dev/bottle/runner/state"
+)
+
+// GC removes what no live bottle owns, on each named backend:
+//   - labelled instances, networks and images whose identity has no state dir;
+//   - bottles whose session died without cleaning up (kill -9): not
+//     preserved, not detached and not owned by any process;
+//   - detached bottles whose agent has exited (their session is over).
+//
+// It returns a line per removed thing.
+func (r *Runner) GC(ctx context.Context, backends []string) ([]string, error) {
+	var removed []string
+	var errs []error
+	for _, name := range backends {
+		be, err := r.backend(name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		got, err := r.gcBackend(ctx, be)
+		removed = append(removed, got...)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	got, err := r.gcStateDirs(ctx)
+	removed = append(removed, got...)
+	return removed, errors.Join(append(errs, err)...)
+}
+
+func (r *Runner) gcBackend(ctx context.Context, be backend.Backend) ([]string, error) {
+	var removed []string
+	insts, err := be.List(ctx, map[string]string{backend.LabelManaged: "true"})
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	for _, inst := range insts {
+		if !r.orphan(inst.Identity, inst.State) {
+			continue
+		}
+		if err := be.Remove(ctx, inst.ID); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, fmt.Sprintf("%s %s (%s)", be.Name(), inst.Name, inst.Identity))
+		r.removeOrphanState(inst.Identity)
+	}
+	res, err := be.Leftovers(ctx)
+	if err != nil {
+		return removed, errors.Join(append(errs, err)...)
+	}
+	for _, rs := range res {
+		if d, err := r.Home.Dir(rs.Identity); err == nil && d.Exists() {
+			continue
+		}
+		if err := be.RemoveResource(ctx, rs); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, fmt.Sprintf("%s %s %s (%s)", be.Name(), rs.Kind, rs.Name, rs.Identity))
+	}
+	return removed, errors.Join(errs...)
+}
+
+// orphan reports whether the instance of identity belongs to nobody.
+func (r *Runner) orphan(identity string, st backend.State) bool {
+	dir, err := r.Home.Dir(identity)
+	if err != nil || !dir.Exists() {
+		return true
+	}
+	if dir.IsPreserved() {
+		return false
+	}
+	md, err := dir.ReadMetadata()
+	if err != nil {
+		return false // a corrupt dir is the operator's call (bottle destroy)
+	}
+	if md.Detached {
+		return st != backend.StateRunning && st != backend.StateCreated
+	}
+	lock, err := r.Home.TryLockOwner(identity)
+	if err != nil {
+		return false // owned: a live session
+	}
+	_ = lock.Unlock()
+	return true
+}
+
+func (r *Runner) removeOrphanState(identity string) {
+	dir, err := r.Home.Dir(identity)
+	if err != nil || !dir.Exists() || dir.IsPreserved() {
+		return
+	}
+	lock, err := r.Home.TryLockOwner(identity)
+	if err != nil {
+		return
+	}
+	defer lock.Unlock()
+	_ = dir.Remove()
+}
+
+// gcStateDirs removes state dirs left by sessions that died before their
+// instance existed: unowned, not preserved, not detached, no instance.
+func (r *Runner) gcStateDirs(ctx context.Context) ([]string, error) {
+	ids, _, err := r.Home.Identities()
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, id := range ids {
+		dir, _ := r.Home.Dir(id)
+		md, err := dir.ReadMetadata()
+		if dir.IsPreserved() || (err == nil && md.Detached) {
+			continue
+		}
+		name := backend.Docker
+		if err == nil {
+			name = md.BackendName()
+		} else if !errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		be, err := r.backend(name)
+		if err != nil {
+			continue
+		}
+		if _, err := be.Inspect(ctx, backend.InstanceName(id)); !errors.Is(err, backend.ErrNotFound) {
+			continue
+		}
+		lock, err := r.Home.TryLockOwner(id)
+		if err != nil {
+			continue
+		}
+		if err := dir.Remove(); err == nil {
+			removed = append(removed, "state "+id)
+		}
+		_ = lock.Unlock()
+	}
+	return removed, nil
+}
+
+// Logs writes what identity's agent printed to w; with follow it streams
+// until the agent ends or ctx is done. Bottles resumed by watch also keep
+// their output in the state dir's agent.log, which is the fallback once the
+// instance is gone.
+func (r *Runner) Logs(ctx context.Context, identity string, follow bool, w io.Writer) error {
+	dir, err := r.Home.Open(identity)
+	if err != nil {
+		return err
+	}
+	name := backend.Docker
+	if md, err := dir.ReadMetadata(); err == nil {
+		name = md.BackendName()
+	}
+	be, err := r.backend(name)
+	if err != nil {
+		return err
+	}
+	err = be.Logs(ctx, backend.InstanceName(identity), follow, w)
+	if !errors.Is(err, backend.ErrNotFound) {
+		return err
+	}
+	f, ferr := os.Open(dir.Join(state.AgentLogFile))
+	if ferr != nil {
+		return fmt.Errorf("logs of %s: the bottle is gone and kept no log: %w", identity, err)
+	}
+	defer f.Close()
+	_, err = io.Copy(w, f)
+	return err
+}

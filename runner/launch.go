@@ -1,0 +1,336 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/bottle-dev/bottle/backend"
+	"github.com/bottle-dev/bottle/config"
+	"github.com/bottle-dev/bottle/runner/state"
+)
+
+// LaunchOptions says how to launch one bottle block.
+type LaunchOptions struct {
+	Config *config.Config
+	Bottle *config.Bottle
+	// Vars are the non-sensitive --var values, recorded so that a resume
+	// evaluates the config the same way.
+	Vars map[string]string
+	// Detach starts the agent and returns at once.
+	Detach bool
+	// IO is the attached agent's terminal or streams.
+	IO backend.IO
+	// TTY allocates a terminal for the agent (stdin is a terminal).
+	TTY bool
+}
+
+// LaunchResult is how one launch ended.
+type LaunchResult struct {
+	Identity string
+	Bottle   string
+	Backend  string
+	// ExitCode is the agent's exit code (attached runs).
+	ExitCode int
+	// Preserved means a capability approval kept the state dir: the
+	// caller prints the resume hint.
+	Preserved bool
+	Detached  bool
+	// Interrupted means ctx was cancelled (Ctrl-C) and the bottle was torn
+	// down.
+	Interrupted bool
+}
+
+// session is one launch in progress: an identity owned by this process.
+type session struct {
+	cfg     *config.Config
+	bottle  *config.Bottle
+	dir     *state.Dir
+	meta    *state.Metadata
+	be      backend.Backend
+	resumed bool
+}
+
+// Apply launches a new bottle of opts.Bottle under a freshly minted identity.
+func (r *Runner) Apply(ctx context.Context, opts LaunchOptions) (*LaunchResult, error) {
+	_, lock, dir, err := r.mint(opts.Bottle.Name)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Unlock()
+	be, err := r.backend(opts.Bottle.Backend)
+	if err != nil {
+		_ = dir.Remove()
+		return nil, err
+	}
+	sessionID, err := newUUID()
+	if err != nil {
+		_ = dir.Remove()
+		return nil, err
+	}
+	s := &session{
+		cfg: opts.Config, bottle: opts.Bottle, dir: dir, be: be,
+		meta: &state.Metadata{
+			Bottle: opts.Bottle.Name, Agent: opts.Bottle.Agent.Name, ConfigPath: opts.Config.Path,
+			Backend: be.Name(), SessionID: sessionID, Vars: opts.Vars,
+		},
+	}
+	if c := opts.Bottle.Cwd; c != nil {
+		s.meta.Cwd, s.meta.CopyCwd = c.Path, c.Copy
+	}
+	return r.run(ctx, s, opts)
+}
+
+// mint picks an identity no other launch has, creates its state dir and
+// takes its owner lock.
+func (r *Runner) mint(bottle string) (string, *state.Lock, *state.Dir, error) {
+	for range 16 {
+		id, err := state.NewIdentity(bottle)
+		if err != nil {
+			return "", nil, nil, err
+		}
+		lock, err := r.Home.TryLockOwner(id)
+		if errors.Is(err, state.ErrLocked) {
+			continue
+		}
+		if err != nil {
+			return "", nil, nil, err
+		}
+		d, err := r.Home.Dir(id)
+		if err == nil && d.Exists() {
+			_ = lock.Unlock()
+			continue
+		}
+		if d, err = r.Home.Create(id); err != nil {
+			_ = lock.Unlock()
+			return "", nil, nil, err
+		}
+		return id, lock, d, nil
+	}
+	return "", nil, nil, fmt.Errorf("could not mint a free identity for %s", bottle)
+}
+
+// run is the launch core shared by apply and resume. The caller owns the
+// identity's lock; run ends with the cleanup decision for attached runs.
+func (r *Runner) run(ctx context.Context, s *session, opts LaunchOptions) (res *LaunchResult, err error) {
+	id := s.dir.Identity
+	res = &LaunchResult{Identity: id, Bottle: s.bottle.Name, Backend: s.be.Name()}
+	started := false
+	// The cleanup decision runs after the launch has fully closed: the
+	// instance is gone and output flushed. It must run on every path,
+	// including errors and interrupts.
+	defer func() {
+		if res.Detached && err == nil {
+			return
+		}
+		cctx, cancel := cleanupContext(ctx)
+		defer cancel()
+		if started {
+			if terr := s.be.Remove(cctx, backend.InstanceName(id)); terr != nil {
+				err = errors.Join(err, fmt.Errorf("tear down %s: %w", id, terr))
+			} else {
+				_ = s.dir.Audit("teardown", nil)
+				r.emit(EventTeardown, id, s.bottle.Name, "")
+			}
+		}
+		if s.dir.IsPreserved() {
+			res.Preserved = true
+			r.emit(EventPreserved, id, s.bottle.Name, "bottle resume "+id)
+			return
+		}
+		if rerr := s.dir.Remove(); rerr != nil {
+			err = errors.Join(err, rerr)
+			return
+		}
+		r.emit(EventCleaned, id, s.bottle.Name, "")
+	}()
+
+	if err := s.dir.ClearPreserved(); err != nil {
+		return res, err
+	}
+	spec, err := r.prepare(ctx, s, opts)
+	if err != nil {
+		return res, err
+	}
+	r.emit(EventLaunch, id, s.bottle.Name, spec.Image)
+	started = true
+	inst, err := s.be.Create(ctx, *spec)
+	if err != nil {
+		return res, withRange(fmt.Errorf("create bottle %s: %w", id, err), s.bottle.DeclRange)
+	}
+	if err := r.restore(ctx, s, inst.ID); err != nil {
+		return res, err
+	}
+	event := "launch"
+	if s.resumed {
+		event = "resume"
+	}
+	_ = s.dir.Audit(event, map[string]string{"backend": s.be.Name(), "image": spec.Image, "session_id": s.meta.SessionID})
+
+	if opts.Detach {
+		if err := s.be.Start(ctx, inst.ID); err != nil {
+			return res, fmt.Errorf("start %s: %w", id, err)
+		}
+		res.Detached = true
+		r.emit(EventDetached, id, s.bottle.Name, "")
+		return res, nil
+	}
+	r.emit(EventStarted, id, s.bottle.Name, "")
+	code, err := s.be.Run(ctx, inst.ID, opts.IO)
+	switch {
+	case ctx.Err() != nil:
+		res.Interrupted = true
+		_ = s.dir.Audit("stop", map[string]string{"reason": "interrupted"})
+		return res, nil
+	case err != nil && s.dir.IsPreserved():
+		// A capability approval tore the bottle down under us: that is
+		// how a capability-block session ends, not an error.
+		return res, nil
+	case err != nil:
+		return res, fmt.Errorf("run %s: %w", id, err)
+	}
+	res.ExitCode = code
+	_ = s.dir.Audit("stop", map[string]string{"exit_code": fmt.Sprint(code)})
+	r.emit(EventExited, id, s.bottle.Name, fmt.Sprint(code))
+	return res, nil
+}
+
+// prepare resolves the image and writes metadata; it returns the Spec.
+func (r *Runner) prepare(ctx context.Context, s *session, opts LaunchOptions) (*backend.Spec, error) {
+	id := s.dir.Identity
+	sess := config.Session{ID: s.meta.SessionID, Identity: id}
+	launch, diags := s.bottle.Launch(sess)
+	if diags.HasErrors() {
+		return nil, &DiagnosticsError{Diags: diags}
+	}
+	command := launch.Command
+	if s.resumed && launch.ResumeCommand != nil {
+		command = launch.ResumeCommand
+	}
+	argv := values(command)
+
+	progress := backend.ProgressFunc(func(line string) { r.emit(EventProgress, id, s.bottle.Name, line) })
+	base, err := r.agentImage(ctx, s, progress)
+	if err != nil {
+		return nil, err
+	}
+	image := base
+	if s.dir.HasDockerfile() {
+		if image, err = r.bottleImage(ctx, s, progress); err != nil {
+			return nil, err
+		}
+	}
+	helper, err := helperDir(r.Home)
+	if err != nil {
+		return nil, err
+	}
+	agent := s.bottle.Agent
+	env := map[string]string{}
+	for k, v := range launch.Env {
+		env[k] = v.Value
+	}
+	env["BOTTLE_IDENTITY"] = id
+	env["BOTTLE_SESSION_ID"] = s.meta.SessionID
+	env["BOTTLE_QUEUE"] = GuestQueue
+	if s.resumed {
+		env["BOTTLE_RESUMED"] = "1"
+	}
+	spec := &backend.Spec{
+		Identity: id, Bottle: s.bottle.Name, Agent: agent.Name, Image: image, Command: argv,
+		Env: envList(env), Workdir: agent.Workdir, User: agent.User,
+		CPUs: s.bottle.CPUs, MemoryBytes: s.bottle.MemoryBytes,
+		Network: true, TTY: opts.TTY, OpenStdin: opts.IO.Stdin != nil,
+		Mounts: []backend.Mount{
+			{Source: helper, Target: GuestRunDir, ReadOnly: true},
+			{Source: s.dir.QueuePath(), Target: GuestQueue},
+		},
+	}
+	if c := s.bottle.Cwd; c != nil && !c.Copy {
+		spec.Mounts = append(spec.Mounts, backend.Mount{Source: c.Path, Target: c.Target})
+	}
+
+	s.meta.Image, s.meta.BaseImage = image, base
+	s.meta.StartedAt = time.Now().UTC()
+	s.meta.Launches++
+	s.meta.DockerfileHash = s.dir.DockerfileHash()
+	s.meta.Detached = opts.Detach
+	s.meta.Spec = record(s, launch)
+	if err := s.dir.WriteMetadata(s.meta); err != nil {
+		return nil, err
+	}
+	return spec, nil
+}
+
+// restore puts the workspace (copy mode) and the transcript snapshot into
+// the created instance before the agent starts.
+func (r *Runner) restore(ctx context.Context, s *session, instance string) error {
+	if c := s.bottle.Cwd; c != nil && c.Copy {
+		src, excludes := c.Path, c.Exclude
+		if s.dir.HasSnapshot(state.WorkspaceDir) {
+			// The agent's own workspace, as an approval left it, takes
+			// the place of a fresh copy of the host folder.
+			src, excludes = s.dir.Join(state.WorkspaceDir), nil
+		}
+		if err := copyDir(ctx, s.be, instance, src, c.Target, excludes); err != nil {
+			return fmt.Errorf("copy %s into %s: %w", src, s.dir.Identity, err)
+		}
+	}
+	if t := s.bottle.Agent.Transcript; t != "" && s.dir.HasSnapshot(state.TranscriptDir) {
+		if err := copyDir(ctx, s.be, instance, s.dir.Join(state.TranscriptDir), t, nil); err != nil {
+			return fmt.Errorf("restore the transcript of %s: %w", s.dir.Identity, err)
+		}
+	}
+	return nil
+}
+
+func values(vs []config.Value) []string {
+	if vs == nil {
+		return nil
+	}
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = v.Value
+	}
+	return out
+}
+
+func envList(env map[string]string) []string {
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// record is the launch as metadata keeps it: no secret values.
+func record(s *session, l *config.Launch) *state.LaunchRecord {
+	rec := &state.LaunchRecord{
+		Command: redact(l.Command), ResumeCommand: redact(l.ResumeCommand),
+		Env: map[string]string{}, Workdir: s.bottle.Agent.Workdir, User: s.bottle.Agent.User,
+		Transcript: s.bottle.Agent.Transcript, CPUs: s.bottle.CPUs, MemoryBytes: s.bottle.MemoryBytes,
+	}
+	for k, v := range l.Env {
+		rec.Env[k] = v.String()
+	}
+	if c := s.bottle.Cwd; c != nil {
+		rec.CwdTarget, rec.Exclude = c.Target, c.Exclude
+	}
+	if s.dir.HasDockerfile() {
+		rec.Dockerfile = s.dir.DockerfilePath()
+	}
+	return rec
+}
+
+func redact(vs []config.Value) []string {
+	if vs == nil {
+		return nil
+	}
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = v.String()
+	}
+	return out
+}

@@ -1,0 +1,156 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/bottle-dev/bottle/backend"
+	"github.com/bottle-dev/bottle/runner/state"
+)
+
+// Bottle states as status shows them.
+const (
+	StatusRunning   = "running"
+	StatusExited    = "exited"
+	StatusPreserved = "preserved"
+	StatusCreated   = "created"
+	StatusError     = "error"
+)
+
+// BottleStatus is one identity as bottle ls shows it.
+type BottleStatus struct {
+	Identity        string    `json:"identity"`
+	Bottle          string    `json:"bottle"`
+	Agent           string    `json:"agent"`
+	Backend         string    `json:"backend"`
+	State           string    `json:"state"`
+	StartedAt       time.Time `json:"started_at"`
+	PendingRequests int       `json:"pending_requests"`
+	// Error says why a state dir could not be read (State is "error").
+	Error string `json:"error,omitempty"`
+}
+
+// Status lists every identity with a state dir. A corrupt state dir is a row
+// with State "error", never a failure of the whole listing.
+func (r *Runner) Status(ctx context.Context) ([]BottleStatus, error) {
+	ids, invalid, err := r.Home.Identities()
+	if err != nil {
+		return nil, err
+	}
+	var out []BottleStatus
+	for _, id := range ids {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		out = append(out, r.status(ctx, id))
+	}
+	for _, name := range invalid {
+		out = append(out, BottleStatus{Identity: name, State: StatusError, Error: "not a bottle state dir (bad name); remove it by hand"})
+	}
+	return out, nil
+}
+
+func (r *Runner) status(ctx context.Context, id string) BottleStatus {
+	st := BottleStatus{Identity: id}
+	dir, err := r.Home.Dir(id)
+	if err != nil {
+		st.State, st.Error = StatusError, err.Error()
+		return st
+	}
+	md, err := dir.ReadMetadata()
+	if err != nil {
+		st.State, st.Error = StatusError, err.Error()
+		return st
+	}
+	st.Bottle, st.Agent, st.Backend, st.StartedAt = md.Bottle, md.Agent, md.BackendName(), md.StartedAt
+	if pending, _, err := dir.ScanQueue(); err == nil {
+		st.PendingRequests = len(pending)
+	}
+	if dir.IsPreserved() {
+		st.State = StatusPreserved
+		return st
+	}
+	st.State = StatusExited
+	be, err := r.backend(md.BackendName())
+	if err != nil {
+		st.State, st.Error = StatusError, err.Error()
+		return st
+	}
+	inst, err := be.Inspect(ctx, backend.InstanceName(id))
+	switch {
+	case errors.Is(err, backend.ErrNotFound):
+	case err != nil:
+		st.State, st.Error = StatusError, err.Error()
+	case inst.State == backend.StateRunning:
+		st.State = StatusRunning
+	case inst.State == backend.StateCreated:
+		st.State = StatusCreated
+	}
+	return st
+}
+
+// Stop tears identity down. When no other process owns it, Stop also makes
+// the cleanup decision (remove the state unless preserved); otherwise the
+// owner makes it once its session has closed.
+func (r *Runner) Stop(ctx context.Context, identity string) (preserved bool, err error) {
+	dir, err := r.Home.Open(identity)
+	if err != nil {
+		return false, err
+	}
+	md, err := dir.ReadMetadata()
+	if err != nil {
+		return false, err
+	}
+	be, err := r.backend(md.BackendName())
+	if err != nil {
+		return false, err
+	}
+	if err := be.Remove(ctx, backend.InstanceName(identity)); err != nil {
+		return false, fmt.Errorf("stop %s: %w", identity, err)
+	}
+	_ = dir.Audit("stop", map[string]string{"reason": "bottle stop"})
+	lock, err := r.Home.TryLockOwner(identity)
+	if errors.Is(err, state.ErrLocked) {
+		return dir.IsPreserved(), nil // the owner decides
+	}
+	if err != nil {
+		return false, err
+	}
+	defer lock.Unlock()
+	if dir.IsPreserved() {
+		return true, nil
+	}
+	return false, dir.Remove()
+}
+
+// Destroy tears identity down and removes its state, preserved or not. It
+// waits for an owning session to finish closing first.
+func (r *Runner) Destroy(ctx context.Context, identity string) error {
+	dir, err := r.Home.Dir(identity)
+	if err != nil {
+		return err
+	}
+	if !dir.Exists() {
+		_, err := r.Home.Open(identity)
+		return err
+	}
+	name := backend.Docker
+	if md, err := dir.ReadMetadata(); err == nil {
+		name = md.BackendName()
+	}
+	be, err := r.backend(name)
+	if err != nil {
+		return err
+	}
+	if err := be.Remove(ctx, backend.InstanceName(identity)); err != nil {
+		return fmt.Errorf("destroy %s: %w", identity, err)
+	}
+	lock, err := r.Home.LockOwner(ctx, identity)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	return dir.Remove()
+}

@@ -1,0 +1,181 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/bottle-dev/bottle/backend"
+	"github.com/bottle-dev/bottle/runner/state"
+	"github.com/bottle-dev/bottle/runner/watch"
+)
+
+// WatchOptions configure Watch.
+type WatchOptions struct {
+	// Output returns where the output of a bottle the watch resumed goes
+	// besides its agent.log (e.g. the terminal, prefixed by the identity).
+	Output func(identity string) io.Writer
+	// Rescan is the period of a full scan that backs up the fsnotify events.
+	Rescan time.Duration
+}
+
+// ErrWatchRunning means another bottle watch holds the watch lock.
+var ErrWatchRunning = errors.New("another bottle watch is running")
+
+// Watch resumes preserved bottles as soon as a capability approval's
+// per-bottle Dockerfile appears, exactly as bottle resume does but detached
+// from any terminal, and reports each new capability request. It follows the
+// bottles it resumed and runs their cleanup decision when each ends. An error
+// in one bottle never stops the watch. When ctx is done it tears down the
+// bottles it launched (their state is removed unless a new approval
+// preserved it) and returns.
+func (r *Runner) Watch(ctx context.Context, opts WatchOptions) error {
+	lock, err := r.Home.TryLockWatch()
+	if errors.Is(err, state.ErrLocked) {
+		return ErrWatchRunning
+	}
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	if err := os.MkdirAll(r.Home.StateRoot(), 0o700); err != nil {
+		return fmt.Errorf("create state root: %w", err)
+	}
+	if opts.Rescan <= 0 {
+		opts.Rescan = 2 * time.Second
+	}
+	batches := make(chan []string)
+	werr := make(chan error, 1)
+	go func() { werr <- watch.Run(ctx, r.Home.StateRoot(), watch.DefaultOptions, batches) }()
+
+	w := &watcher{r: r, opts: opts, inflight: map[string]bool{}, seen: map[string]bool{}}
+	defer w.wg.Wait()
+	tick := time.NewTicker(opts.Rescan)
+	defer tick.Stop()
+	w.scan(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case _, ok := <-batches:
+			if !ok {
+				if err := <-werr; err != nil {
+					return err
+				}
+				return nil
+			}
+			w.scan(ctx)
+		case <-tick.C:
+			w.scan(ctx)
+		}
+	}
+}
+
+type watcher struct {
+	r        *Runner
+	opts     WatchOptions
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	inflight map[string]bool
+	seen     map[string]bool // request ids already reported
+}
+
+// scan looks at every identity: resume the ready ones, report new requests.
+func (w *watcher) scan(ctx context.Context) {
+	ids, _, err := w.r.Home.Identities()
+	if err != nil {
+		w.r.emit(EventWatchError, "", "", err.Error())
+		return
+	}
+	for _, id := range ids {
+		dir, err := w.r.Home.Dir(id)
+		if err != nil {
+			continue
+		}
+		md, err := dir.ReadMetadata()
+		if err != nil {
+			continue // being created, or corrupt: bottle ls shows it
+		}
+		if pending, rejected, err := dir.ScanQueue(); err == nil {
+			for _, rj := range rejected {
+				w.r.emit(EventRejected, id, md.Bottle, rj.ID+": "+rj.Reason)
+			}
+			for _, p := range pending {
+				key := id + "/" + p.ID
+				if w.seen[key] {
+					continue
+				}
+				w.seen[key] = true
+				w.r.emit(EventRequest, id, md.Bottle, p.ID+"\t"+p.Reason)
+			}
+		}
+		if dir.ResumeReady(md) {
+			w.start(ctx, id)
+		}
+	}
+}
+
+func (w *watcher) start(ctx context.Context, id string) {
+	w.mu.Lock()
+	if w.inflight[id] {
+		w.mu.Unlock()
+		return
+	}
+	w.inflight[id] = true
+	w.mu.Unlock()
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		defer func() {
+			w.mu.Lock()
+			delete(w.inflight, id)
+			w.mu.Unlock()
+		}()
+		// A bottle approved again while this watch ran it is ready again
+		// the moment its session closes: go round without waiting for the
+		// next scan.
+		for ctx.Err() == nil {
+			err := w.resume(ctx, id)
+			if err != nil {
+				if !errors.Is(err, ErrNotReady) {
+					w.r.emit(EventWatchError, id, "", err.Error())
+				}
+				return
+			}
+			if !w.ready(id) {
+				return
+			}
+		}
+	}()
+}
+
+func (w *watcher) ready(id string) bool {
+	dir, err := w.r.Home.Dir(id)
+	if err != nil {
+		return false
+	}
+	md, err := dir.ReadMetadata()
+	return err == nil && dir.ResumeReady(md)
+}
+
+func (w *watcher) resume(ctx context.Context, id string) error {
+	dir, err := w.r.Home.Dir(id)
+	if err != nil {
+		return err
+	}
+	log, err := os.OpenFile(dir.Join(state.AgentLogFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("open the log of %s: %w", id, err)
+	}
+	defer log.Close()
+	var out io.Writer = log
+	if w.opts.Output != nil {
+		out = io.MultiWriter(log, w.opts.Output(id))
+	}
+	_, err = w.r.Resume(ctx, id, ResumeOptions{IO: backend.IO{Stdout: out, Stderr: out}, OnlyIfReady: true})
+	return err
+}
