@@ -26,7 +26,7 @@ type Variable struct {
 	// Value is the final value, converted to Type and unmarked.
 	Value cty.Value
 	// Source says which input gave the value.
-	Source VarSource
+	Source    VarSource
 	DeclRange hcl.Range
 
 	typed    bool // type given explicitly

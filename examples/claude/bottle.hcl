@@ -1,0 +1,52 @@
+# Claude Code in a bottle, headless. Copy this folder's two files into your
+# project, then:
+#
+#   export ANTHROPIC_API_KEY=...
+#   bottle plan
+#   bottle apply --var task="Make the failing test pass"
+#
+# bottle passes the session id as --session-id on the first launch and as
+# --resume after a capability request was approved, and it snapshots and
+# restores the transcript folder (CLAUDE_CONFIG_DIR) across the rebuild.
+
+variable "task" {
+  description = "The prompt Claude Code starts with."
+  default     = "Fix the failing tests"
+}
+
+locals {
+  # All of Claude Code's state (transcripts, settings, credentials) in one folder.
+  config_dir = "/home/agent/.claude"
+}
+
+agent "claude" {
+  dockerfile     = "Dockerfile"
+  command        = ["claude", "-p", var.task, "--session-id", session.id, "--permission-mode", "bypassPermissions"]
+  resume_command = ["claude", "-p", "Carry on with the task.", "--resume", session.id, "--permission-mode", "bypassPermissions"]
+  transcript     = local.config_dir
+  workdir        = "/workspace"
+  user           = "agent"
+  env = {
+    CLAUDE_CONFIG_DIR = local.config_dir
+    # Keeps the transcript folder name independent of the working directory.
+    CLAUDE_CODE_PROJECT_DIR_NAME = session.identity
+    DISABLE_AUTOUPDATER          = "1"
+    IS_SANDBOX                   = "1"
+    ANTHROPIC_API_KEY            = env("ANTHROPIC_API_KEY")
+  }
+}
+
+bottle "claude" {
+  agent = agent.claude
+
+  cwd {
+    path    = "."
+    copy    = true
+    exclude = ["node_modules"]
+  }
+
+  resources {
+    cpus   = 2
+    memory = "4GiB"
+  }
+}
