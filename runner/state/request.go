@@ -96,7 +96,7 @@ func checkLine(line string) error {
 	if strings.HasSuffix(trimmed, "\\") || strings.HasSuffix(trimmed, "`") {
 		return fmt.Errorf("ends with a line continuation")
 	}
-	if i := strings.Index(trimmed, "<<"); i >= 0 && !strings.HasPrefix(trimmed[i:], "<<<") {
+	if hasHeredoc(trimmed) {
 		return fmt.Errorf("uses a heredoc (<<), which would swallow the lines after it")
 	}
 	word, _, _ := strings.Cut(trimmed, " ")
@@ -108,6 +108,28 @@ func checkLine(line string) error {
 		return fmt.Errorf("%s has no arguments", kw)
 	}
 	return nil
+}
+
+// hasHeredoc reports whether s has a run of exactly two '<' anywhere: BuildKit
+// treats every such shell word as a heredoc, while a here-string (<<<) or a
+// longer run is not one. Checking only the first run would let
+// "RUN cat <<<x <<EOF" through.
+func hasHeredoc(s string) bool {
+	for i := 0; i < len(s); {
+		if s[i] != '<' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && s[j] == '<' {
+			j++
+		}
+		if j-i == 2 {
+			return true
+		}
+		i = j
+	}
+	return false
 }
 
 func hasControl(s string, allowTab bool) bool {
