@@ -1,0 +1,26 @@
+// Command fakesmolvm is a test double of the smolvm 1.9.x CLI, written from
+// section 11 of shared/reference/smolvm-cli.md. Tests build it, name it
+// "smolvm" and put it first on PATH (or in BOTTLE_SMOLVM).
+//
+// It keeps the command surface (machine create/start/stop/exec/cp/ls/list/
+// status/delete/rm/run/data-dir, the vm alias, --version), the state machine
+// created → running → stopped, the stdout/stderr lines and exit codes, and
+// the JSON of ls/status. State is one JSON file under $SMOLVM_DATA_DIR
+// (default $HOME), guarded by an flock so parallel invocations are safe.
+//
+// A machine's VM is a Docker container of the handed-over image (docker
+// load at create, so no registry is needed), labelled
+// dev.bottle.fakesmolvm.root=<data dir> so tests can remove leftovers. The
+// container keeps tmpfs /tmp and /run (emptied by a stop), a disk-backed
+// /workspace volume that hides the image's own, the create-time env,
+// workdir and -v mounts, and no network unless --net. exec runs the argv
+// for real through `docker exec`, as the image's USER.
+//
+// Known differences from the real CLI: -t allocates a terminal only when
+// the fake's own stdin is one; --timeout kills the command's process (not
+// its whole tree); Smolfiles, --from, remote mounts and rootfs directories
+// are refused; published ports are recorded but not forwarded.
+//
+// It imports only the standard library and must not import bottle packages:
+// it stands for a program bottle does not control.
+package main
