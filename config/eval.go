@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 )
@@ -134,7 +133,7 @@ func (l *loader) decodeAttr(a *hcl.Attribute, ty cty.Type, ctx *hcl.EvalContext,
 		return cty.NullVal(ty), append(diags, &hcl.Diagnostic{
 			Severity:    hcl.DiagError,
 			Summary:     "Incorrect attribute value type",
-			Detail:      fmt.Sprintf("Inappropriate value for argument %q: %s required, but %s.", a.Name, typeexpr.TypeString(ty), err),
+			Detail:      fmt.Sprintf("Inappropriate value for argument %q: %s.", a.Name, err),
 			Subject:     a.Expr.Range().Ptr(),
 			Context:     within.Ptr(),
 			Expression:  a.Expr,

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 )
@@ -107,12 +108,12 @@ func evalCommand(expr hcl.Expression, name string, ctx *hcl.EvalContext, within 
 	if diags.HasErrors() || val.IsNull() {
 		return nil, diags
 	}
-	bad := func(summary, detail string) hcl.Diagnostics {
+	bad := func(summary, detail string, subject hcl.Range) hcl.Diagnostics {
 		return append(diags, &hcl.Diagnostic{
 			Severity:    hcl.DiagError,
 			Summary:     summary,
 			Detail:      detail,
-			Subject:     expr.Range().Ptr(),
+			Subject:     subject.Ptr(),
 			Context:     within.Ptr(),
 			Expression:  expr,
 			EvalContext: ctx,
@@ -123,14 +124,14 @@ func evalCommand(expr hcl.Expression, name string, ctx *hcl.EvalContext, within 
 	list, err := convert.Convert(uv, cty.List(cty.String))
 	if err != nil {
 		return nil, bad("Invalid "+name,
-			fmt.Sprintf("%s must be a list of strings, such as [\"claude\", \"-p\", var.task]: %s.", name, err))
+			fmt.Sprintf("%s must be a list of strings, such as [\"claude\", \"-p\", var.task]: %s.", name, err), expr.Range())
 	}
 	if !list.IsKnown() {
 		return []Value{{Sensitive: all || len(keys) > 0}}, diags
 	}
 	if list.LengthInt() == 0 {
 		return nil, bad("Empty "+name,
-			fmt.Sprintf("%s must have at least one element. Remove the argument instead to leave it unset.", name))
+			fmt.Sprintf("%s must have at least one element. Remove the argument instead to leave it unset.", name), expr.Range())
 	}
 	out := make([]Value, 0, list.LengthInt())
 	for i, e := range list.AsValueSlice() {
@@ -138,7 +139,7 @@ func evalCommand(expr hcl.Expression, name string, ctx *hcl.EvalContext, within 
 		switch {
 		case !e.IsKnown():
 		case e.IsNull():
-			return nil, bad("Invalid "+name, fmt.Sprintf("Element %d of %s is null; every element must be a string.", i, name))
+			return nil, bad("Invalid "+name, fmt.Sprintf("Element %d of %s is null; every element must be a string.", i, name), elemRange(expr, i))
 		default:
 			v.Value, v.Known = e.AsString(), true
 		}
@@ -157,12 +158,12 @@ func evalEnv(expr hcl.Expression, ctx *hcl.EvalContext, within hcl.Range) (map[s
 	if diags.HasErrors() || val.IsNull() {
 		return nil, diags
 	}
-	bad := func(summary, detail string) hcl.Diagnostics {
+	bad := func(summary, detail string, subject hcl.Range) hcl.Diagnostics {
 		return append(diags, &hcl.Diagnostic{
 			Severity:    hcl.DiagError,
 			Summary:     summary,
 			Detail:      detail,
-			Subject:     expr.Range().Ptr(),
+			Subject:     subject.Ptr(),
 			Context:     within.Ptr(),
 			Expression:  expr,
 			EvalContext: ctx,
@@ -172,24 +173,24 @@ func evalEnv(expr hcl.Expression, ctx *hcl.EvalContext, within hcl.Range) (map[s
 	all, keys := sensitivePaths(pvm)
 	m, err := convert.Convert(uv, cty.Map(cty.String))
 	if err != nil {
-		return nil, bad("Invalid env", fmt.Sprintf("env must be a map of strings, such as { NAME = \"value\" }: %s.", err))
+		return nil, bad("Invalid env", fmt.Sprintf("env must be a map of strings, such as { NAME = \"value\" }: %s.", err), expr.Range())
 	}
 	if !m.IsKnown() {
 		return nil, bad("Env names not known",
-			"The names in env must be known before launch; only the values may use session.id and session.identity.")
+			"The names in env must be known before launch; only the values may use session.id and session.identity.", expr.Range())
 	}
 	out := map[string]Value{}
 	for _, k := range sortedKeys(m.AsValueMap()) {
 		e := m.Index(cty.StringVal(k))
 		if k == "" || strings.ContainsAny(k, "=\x00") {
 			return nil, bad("Invalid environment variable name",
-				fmt.Sprintf("%q is not a valid environment variable name: it must be non-empty and contain no \"=\".", k))
+				fmt.Sprintf("%q is not a valid environment variable name: it must be non-empty and contain no \"=\".", k), keyRange(expr, ctx, k))
 		}
 		v := Value{Sensitive: all || keys[k]}
 		switch {
 		case !e.IsKnown():
 		case e.IsNull():
-			return nil, bad("Invalid env", fmt.Sprintf("The value of %s is null; use \"\" for an empty value.", k))
+			return nil, bad("Invalid env", fmt.Sprintf("The value of %s is null; use \"\" for an empty value.", k), keyRange(expr, ctx, k))
 		default:
 			v.Value, v.Known = e.AsString(), true
 		}
@@ -227,4 +228,33 @@ func sensitivePaths(pvm []cty.PathValueMarks) (all bool, keys map[string]bool) {
 		}
 	}
 	return all, keys
+}
+
+// elemRange narrows a diagnostic to element i when expr is written as a
+// tuple, such as ["a", var.b].
+func elemRange(expr hcl.Expression, i int) hcl.Range {
+	if t, ok := expr.(*hclsyntax.TupleConsExpr); ok && i < len(t.Exprs) {
+		return t.Exprs[i].Range()
+	}
+	return expr.Range()
+}
+
+// keyRange narrows a diagnostic to the item with key k when expr is written
+// as an object, such as { K = "v" }.
+func keyRange(expr hcl.Expression, ctx *hcl.EvalContext, k string) hcl.Range {
+	o, ok := expr.(*hclsyntax.ObjectConsExpr)
+	if !ok {
+		return expr.Range()
+	}
+	for _, item := range o.Items {
+		key, diags := item.KeyExpr.Value(ctx)
+		if diags.HasErrors() {
+			continue
+		}
+		key, _ = key.UnmarkDeep()
+		if key.Type() == cty.String && key.IsKnown() && !key.IsNull() && key.AsString() == k {
+			return item.KeyExpr.Range()
+		}
+	}
+	return expr.Range()
 }

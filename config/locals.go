@@ -25,9 +25,7 @@ func (l *loader) locals(blocks []*rawBlock) hcl.Diagnostics {
 	decl := map[string]*local{}
 	var order []string
 	for _, rb := range blocks {
-		attrs, d := rb.block.Body.JustAttributes()
-		diags = append(diags, d...)
-		for _, a := range sortAttributes(attrs) {
+		for _, a := range sortAttributes(rb.attrs) {
 			if first, ok := decl[a.Name]; ok {
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,

@@ -90,6 +90,7 @@ var resourcesSchema = &hcl.BodySchema{
 type rawBlock struct {
 	block   *hcl.Block
 	content *hcl.BodyContent
+	attrs   hcl.Attributes // locals blocks only: they have no fixed schema
 	rng     hcl.Range
 }
 
@@ -121,7 +122,9 @@ func checkSchema(body hcl.Body) (*rawConfig, hcl.Diagnostics) {
 	for _, block := range content.Blocks {
 		rb := &rawBlock{block: block, rng: blockRange(block)}
 		if block.Type == blockLocals {
-			// Locals are plain attributes; locals.go reads them with JustAttributes.
+			var d hcl.Diagnostics
+			rb.attrs, d = block.Body.JustAttributes()
+			diags = append(diags, d...)
 			raw.locals = append(raw.locals, rb)
 			continue
 		}

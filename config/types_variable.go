@@ -32,6 +32,7 @@ type Variable struct {
 	typed    bool // type given explicitly
 	defaults *typeexpr.Defaults
 	set      bool
+	broken   bool // the declaration has errors
 	block    *rawBlock
 }
 
@@ -57,9 +58,6 @@ func (l *loader) variables(blocks []*rawBlock) hcl.Diagnostics {
 		v, d := l.decodeVariable(rb)
 		diags = append(diags, d...)
 		l.vars[v.Name] = v
-	}
-	if diags.HasErrors() {
-		return diags
 	}
 	for _, name := range sortedKeys(l.vars) {
 		raw, ok := l.env(envVarPrefix + name)
@@ -95,6 +93,9 @@ func (l *loader) variables(blocks []*rawBlock) hcl.Diagnostics {
 	}
 	for _, name := range sortedKeys(l.vars) {
 		v := l.vars[name]
+		if !v.set && v.broken {
+			continue // its declaration is wrong, and that is reported already
+		}
 		if !v.set {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
@@ -139,13 +140,14 @@ func (l *loader) decodeVariable(rb *rawBlock) (*Variable, hcl.Diagnostics) {
 			v.Sensitive = val.True()
 		}
 	}
-	if a := attrs["default"]; a != nil && !diags.HasErrors() {
+	if a := attrs["default"]; a != nil {
 		val, d := literalAttr(a, cty.DynamicPseudoType, literal, rb.rng)
 		diags = append(diags, d...)
 		if !d.HasErrors() {
 			diags = append(diags, v.assign(val, SourceDefault, a.Expr.Range().Ptr(), "the default")...)
 		}
 	}
+	v.broken = diags.HasErrors()
 	return v, diags
 }
 

@@ -1,0 +1,31 @@
+agent "claude" {
+  image = "busybox"
+}
+
+bottle "string" {
+  agent = "claude" # ERROR: Invalid agent reference
+}
+
+bottle "typo" {
+  agent = agent.claud # ERROR: Reference to undeclared agent
+}
+
+bottle "other" {
+  agent = var.claude # ERROR: Invalid agent reference
+}
+
+bottle "late" {
+  agent   = agent.claude
+  backend = session.identity # ERROR: Session values not allowed here
+  env = {
+    ID = session.id
+  }
+  cwd {
+    path    = "."
+    copy    = "yes please" # ERROR: Incorrect attribute value type
+    exclude = "node_modules" # ERROR: Incorrect attribute value type
+  }
+  resources {
+    cpus = "two" # ERROR: Incorrect attribute value type
+  }
+}

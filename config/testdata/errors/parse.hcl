@@ -1,0 +1,4 @@
+agent "demo" {
+  image = "busybox"
+  command = ["sh", "-c",
+} # ERROR: Invalid expression

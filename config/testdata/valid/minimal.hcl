@@ -1,0 +1,7 @@
+agent "shell" {
+  image = "busybox:latest"
+}
+
+bottle "main" {
+  agent = agent.shell
+}
