@@ -120,6 +120,15 @@ func readRequest(root *os.Root, name, id string) (*Request, time.Time, error) {
 		return nil, time.Time{}, fmt.Errorf("open request: %v", err)
 	}
 	defer f.Close()
+	// The agent can swap the name between the Lstat and the open: check the
+	// file actually opened, or a FIFO swapped in (its write end held open)
+	// would block the read forever.
+	if fi, err = f.Stat(); err != nil {
+		return nil, time.Time{}, fmt.Errorf("stat request: %v", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, time.Time{}, fmt.Errorf("request is not a regular file")
+	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxRequestSize+1))
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("read request: %v", err)
