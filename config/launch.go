@@ -124,7 +124,7 @@ func evalCommand(expr hcl.Expression, name string, ctx *hcl.EvalContext, within 
 	list, err := convert.Convert(uv, cty.List(cty.String))
 	if err != nil {
 		return nil, bad("Invalid "+name,
-			fmt.Sprintf("%s must be a list of strings, such as [\"claude\", \"-p\", var.task]: %s.", name, err), expr.Range())
+			fmt.Sprintf("%s must be a list of strings, such as [\"claude\", \"-p\", var.task]: %s.", name, err), badElemRange(uv, expr, ctx))
 	}
 	if !list.IsKnown() {
 		return []Value{{Sensitive: all || len(keys) > 0}}, diags
@@ -173,7 +173,7 @@ func evalEnv(expr hcl.Expression, ctx *hcl.EvalContext, within hcl.Range) (map[s
 	all, keys := sensitivePaths(pvm)
 	m, err := convert.Convert(uv, cty.Map(cty.String))
 	if err != nil {
-		return nil, bad("Invalid env", fmt.Sprintf("env must be a map of strings, such as { NAME = \"value\" }: %s.", err), expr.Range())
+		return nil, bad("Invalid env", fmt.Sprintf("env must be a map of strings, such as { NAME = \"value\" }: %s.", err), badElemRange(uv, expr, ctx))
 	}
 	if !m.IsKnown() {
 		return nil, bad("Env names not known",
@@ -255,6 +255,27 @@ func keyRange(expr hcl.Expression, ctx *hcl.EvalContext, k string) hcl.Range {
 		if key.Type() == cty.String && key.IsKnown() && !key.IsNull() && key.AsString() == k {
 			return item.KeyExpr.Range()
 		}
+	}
+	return expr.Range()
+}
+
+// badElemRange narrows a failed conversion of v to a list or map of strings
+// to the first element or key that is not a string.
+func badElemRange(v cty.Value, expr hcl.Expression, ctx *hcl.EvalContext) hcl.Range {
+	ty := v.Type()
+	if !v.IsKnown() || v.IsNull() || !(ty.IsTupleType() || ty.IsListType() || ty.IsObjectType() || ty.IsMapType()) {
+		return expr.Range()
+	}
+	i := 0
+	for it := v.ElementIterator(); it.Next(); i++ {
+		k, e := it.Element()
+		if _, err := convert.Convert(e, cty.String); err == nil {
+			continue
+		}
+		if k.Type() == cty.String {
+			return keyRange(expr, ctx, k.AsString())
+		}
+		return elemRange(expr, i)
 	}
 	return expr.Range()
 }

@@ -33,6 +33,7 @@ type Variable struct {
 	defaults *typeexpr.Defaults
 	set      bool
 	broken   bool // the declaration has errors
+	given    bool // a value was given, valid or not
 	block    *rawBlock
 }
 
@@ -65,6 +66,7 @@ func (l *loader) variables(blocks []*rawBlock) hcl.Diagnostics {
 			continue
 		}
 		v := l.vars[name]
+		v.given = true
 		val, d := v.parseRaw(raw, "<environment variable "+envVarPrefix+name+">")
 		diags = append(diags, d...)
 		if !d.HasErrors() {
@@ -85,6 +87,7 @@ func (l *loader) variables(blocks []*rawBlock) hcl.Diagnostics {
 			})
 			continue
 		}
+		v.given = true
 		val, d := v.parseRaw(l.opts.Vars[name], "<value for var."+name+">")
 		diags = append(diags, d...)
 		if !d.HasErrors() {
@@ -93,8 +96,8 @@ func (l *loader) variables(blocks []*rawBlock) hcl.Diagnostics {
 	}
 	for _, name := range sortedKeys(l.vars) {
 		v := l.vars[name]
-		if !v.set && v.broken {
-			continue // its declaration is wrong, and that is reported already
+		if !v.set && (v.broken || v.given) {
+			continue // its declaration or a value is wrong, and that is reported already
 		}
 		if !v.set {
 			diags = append(diags, &hcl.Diagnostic{
@@ -254,6 +257,7 @@ func (l *loader) varFile(path string) hcl.Diagnostics {
 			})
 			continue
 		}
+		v.given = true
 		val, d := literalAttr(a, cty.DynamicPseudoType, nil, a.Range)
 		diags = append(diags, d...)
 		if !d.HasErrors() {

@@ -45,3 +45,15 @@ agent "funcs" {
   image      = nofunc("x") # ERROR: Call to unknown function
   transcript = file("files/missing.txt") # ERROR: Invalid function argument
 }
+
+agent "elements" {
+  image = "busybox"
+  command = [
+    "ok",
+    ["nested"], # ERROR: Invalid command
+  ]
+  env = {
+    OK   = "x"
+    LIST = ["a"] # ERROR: Invalid env
+  }
+}
