@@ -12,12 +12,19 @@ import (
 
 // copyDir streams the host folder src (minus excludes) into dst inside the
 // instance, without buffering the tree.
-func copyDir(ctx context.Context, be backend.Backend, instance, src, dst string, excludes []string) error {
+func copyDir(ctx context.Context, be backend.Backend, instance, src, dst string, excludes []string, o *owner) error {
 	pr, pw := io.Pipe()
 	go func() {
 		pw.CloseWithError(buildctx.Tar(ctx, src, excludes, pw))
 	}()
-	err := be.CopyIn(ctx, instance, dst, pr)
+	var in io.Reader = pr
+	if o != nil {
+		cr, cw := io.Pipe()
+		go func() { cw.CloseWithError(chown(pr, cw, o)) }()
+		defer cr.Close()
+		in = cr
+	}
+	err := be.CopyIn(ctx, instance, dst, in)
 	_ = pr.CloseWithError(errors.New("copy ended"))
 	return err
 }

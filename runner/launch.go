@@ -55,16 +55,18 @@ type session struct {
 
 // Apply launches a new bottle of opts.Bottle under a freshly minted identity.
 func (r *Runner) Apply(ctx context.Context, opts LaunchOptions) (*LaunchResult, error) {
+	be, err := r.backend(opts.Bottle.Backend)
+	if err != nil {
+		return nil, withRange(err, opts.Bottle.BackendRange)
+	}
+	if err := ping(ctx, be); err != nil {
+		return nil, err
+	}
 	_, lock, dir, err := r.mint(opts.Bottle.Name)
 	if err != nil {
 		return nil, err
 	}
 	defer lock.Unlock()
-	be, err := r.backend(opts.Bottle.Backend)
-	if err != nil {
-		_ = dir.Remove()
-		return nil, err
-	}
 	sessionID, err := newUUID()
 	if err != nil {
 		_ = dir.Remove()
@@ -81,6 +83,17 @@ func (r *Runner) Apply(ctx context.Context, opts LaunchOptions) (*LaunchResult, 
 		s.meta.Cwd, s.meta.CopyCwd = c.Path, c.Copy
 	}
 	return r.run(ctx, s, opts)
+}
+
+// ping checks the engine answers before anything is created, so that a
+// stopped engine is one clear error rather than a failed launch.
+func ping(ctx context.Context, be backend.Backend) error {
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := be.Ping(pctx); err != nil {
+		return fmt.Errorf("the %s backend does not answer: %w", be.Name(), err)
+	}
+	return nil
 }
 
 // mint picks an identity no other launch has, creates its state dir and
@@ -266,6 +279,21 @@ func (r *Runner) prepare(ctx context.Context, s *session, opts LaunchOptions) (*
 // restore puts the workspace (copy mode) and the transcript snapshot into
 // the created instance before the agent starts.
 func (r *Runner) restore(ctx context.Context, s *session, instance string) error {
+	// The owner is looked up only when something is copied: a named user
+	// costs a read of the instance's /etc.
+	var o *owner
+	resolved := false
+	lookupOwner := func() (*owner, error) {
+		if resolved {
+			return o, nil
+		}
+		var err error
+		if o, err = resolveOwner(ctx, s.be, instance, s.bottle.Agent.User); err != nil {
+			return nil, withRange(err, s.bottle.Agent.DeclRange)
+		}
+		resolved = true
+		return o, nil
+	}
 	if c := s.bottle.Cwd; c != nil && c.Copy {
 		src, excludes := c.Path, c.Exclude
 		if s.dir.HasSnapshot(state.WorkspaceDir) {
@@ -273,12 +301,20 @@ func (r *Runner) restore(ctx context.Context, s *session, instance string) error
 			// the place of a fresh copy of the host folder.
 			src, excludes = s.dir.Join(state.WorkspaceDir), nil
 		}
-		if err := copyDir(ctx, s.be, instance, src, c.Target, excludes); err != nil {
+		o, err := lookupOwner()
+		if err != nil {
+			return err
+		}
+		if err := copyDir(ctx, s.be, instance, src, c.Target, excludes, o); err != nil {
 			return fmt.Errorf("copy %s into %s: %w", src, s.dir.Identity, err)
 		}
 	}
 	if t := s.bottle.Agent.Transcript; t != "" && s.dir.HasSnapshot(state.TranscriptDir) {
-		if err := copyDir(ctx, s.be, instance, s.dir.Join(state.TranscriptDir), t, nil); err != nil {
+		o, err := lookupOwner()
+		if err != nil {
+			return err
+		}
+		if err := copyDir(ctx, s.be, instance, s.dir.Join(state.TranscriptDir), t, nil, o); err != nil {
 			return fmt.Errorf("restore the transcript of %s: %w", s.dir.Identity, err)
 		}
 	}
