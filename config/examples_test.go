@@ -84,10 +84,20 @@ func TestExampleDemo(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	if got := l.Env["DEMO_REQUEST"]; got.Value != "1" || !got.Known {
-		t.Errorf("DEMO_REQUEST = %+v", got)
+	if got := l.Env["DEMO_REQUEST"]; got.Value != "" || !got.Known {
+		t.Errorf("DEMO_REQUEST = %+v, want empty: the quick start runs to completion", got)
 	}
 	if got := l.Env["DEMO_IDENTITY"]; got.Value != "demo-k3x9a" {
 		t.Errorf("DEMO_IDENTITY = %+v", got)
+	}
+
+	// --var request_tool=true turns on the capability request.
+	cfg, diags = Load(filepath.Join("..", "examples", "demo"), Options{Env: noEnv, Vars: map[string]string{"request_tool": "true"}})
+	if diags.HasErrors() {
+		t.Fatal(renderDiags(t, cfg, diags))
+	}
+	l, _ = cfg.Bottle("demo").Launch(Session{})
+	if got := l.Env["DEMO_REQUEST"]; got.Value != "1" {
+		t.Errorf("with request_tool=true, DEMO_REQUEST = %+v", got)
 	}
 }

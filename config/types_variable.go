@@ -130,22 +130,24 @@ func (l *loader) decodeVariable(rb *rawBlock) (*Variable, hcl.Diagnostics) {
 	}
 	literal := &hcl.EvalContext{Functions: l.funcs}
 	if a := attrs["description"]; a != nil {
-		val, d := literalAttr(a, cty.String, literal, rb.rng)
+		val, _, d := literalAttr(a, cty.String, literal, rb.rng)
 		diags = append(diags, d...)
 		if !d.HasErrors() && !val.IsNull() {
 			v.Description = val.AsString()
 		}
 	}
 	if a := attrs["sensitive"]; a != nil {
-		val, d := literalAttr(a, cty.Bool, literal, rb.rng)
+		val, _, d := literalAttr(a, cty.Bool, literal, rb.rng)
 		diags = append(diags, d...)
 		if !d.HasErrors() && !val.IsNull() {
-			v.Sensitive = val.True()
+			v.Sensitive = v.Sensitive || val.True()
 		}
 	}
 	if a := attrs["default"]; a != nil {
-		val, d := literalAttr(a, cty.DynamicPseudoType, literal, rb.rng)
+		val, secret, d := literalAttr(a, cty.DynamicPseudoType, literal, rb.rng)
 		diags = append(diags, d...)
+		// A default read with env() is as secret as env() results elsewhere.
+		v.Sensitive = v.Sensitive || secret
 		if !d.HasErrors() {
 			diags = append(diags, v.assign(val, SourceDefault, a.Expr.Range().Ptr(), "the default")...)
 		}
@@ -155,10 +157,11 @@ func (l *loader) decodeVariable(rb *rawBlock) (*Variable, hcl.Diagnostics) {
 }
 
 // literalAttr evaluates an attribute that may call functions but may not
-// reference anything, and converts it to ty.
-func literalAttr(a *hcl.Attribute, ty cty.Type, ctx *hcl.EvalContext, within hcl.Range) (cty.Value, hcl.Diagnostics) {
+// reference anything, and converts it to ty. The value comes back unmarked;
+// secret says whether it was marked sensitive.
+func literalAttr(a *hcl.Attribute, ty cty.Type, ctx *hcl.EvalContext, within hcl.Range) (val cty.Value, secret bool, diags hcl.Diagnostics) {
 	if refs := a.Expr.Variables(); len(refs) > 0 {
-		return cty.DynamicVal, hcl.Diagnostics{{
+		return cty.DynamicVal, false, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Variables not allowed",
 			Detail:   fmt.Sprintf("The %s argument must be a literal value: it is read before any variable or local value exists.", a.Name),
@@ -166,14 +169,15 @@ func literalAttr(a *hcl.Attribute, ty cty.Type, ctx *hcl.EvalContext, within hcl
 			Context:  within.Ptr(),
 		}}
 	}
-	val, diags := a.Expr.Value(ctx)
+	val, diags = a.Expr.Value(ctx)
 	if diags.HasErrors() {
-		return cty.DynamicVal, diags
+		return cty.DynamicVal, false, diags
 	}
-	val, _ = val.UnmarkDeep()
+	val, marks := val.UnmarkDeep()
+	_, secret = marks[sensitive]
 	conv, err := convert.Convert(val, ty)
 	if err != nil {
-		return cty.DynamicVal, append(diags, &hcl.Diagnostic{
+		return cty.DynamicVal, secret, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Incorrect attribute value type",
 			Detail:   fmt.Sprintf("Inappropriate value for argument %q: %s.", a.Name, err),
@@ -181,7 +185,7 @@ func literalAttr(a *hcl.Attribute, ty cty.Type, ctx *hcl.EvalContext, within hcl
 			Context:  within.Ptr(),
 		})
 	}
-	return conv, diags
+	return conv, secret, diags
 }
 
 // parseRaw turns a string from the command line or the environment into a
@@ -258,7 +262,7 @@ func (l *loader) varFile(path string) hcl.Diagnostics {
 			continue
 		}
 		v.given = true
-		val, d := literalAttr(a, cty.DynamicPseudoType, nil, a.Range)
+		val, _, d := literalAttr(a, cty.DynamicPseudoType, nil, a.Range)
 		diags = append(diags, d...)
 		if !d.HasErrors() {
 			diags = append(diags, v.assign(val, SourceVarFile, a.Expr.Range().Ptr(), "the var file")...)

@@ -45,12 +45,16 @@ func (l *loader) validateAgent(a *Agent) hcl.Diagnostics {
 				a.ContextRange)
 		}
 	}
-	if a.Transcript != "" && !path.IsAbs(a.Transcript) {
+	if path.IsAbs(a.Transcript) {
+		a.Transcript = path.Clean(a.Transcript)
+	} else if a.Transcript != "" {
 		add("Relative transcript path",
 			fmt.Sprintf("transcript is a folder inside the bottle and must be absolute, such as \"/home/agent/.claude\"; %q is relative.", a.Transcript),
 			a.TranscriptRange)
 	}
-	if !path.IsAbs(a.Workdir) {
+	if path.IsAbs(a.Workdir) {
+		a.Workdir = path.Clean(a.Workdir)
+	} else {
 		add("Relative workdir",
 			fmt.Sprintf("workdir is a folder inside the bottle and must be absolute, such as %q; %q is relative.", DefaultWorkdir, a.Workdir),
 			a.workdirRange)
@@ -93,7 +97,11 @@ func (l *loader) validateBottle(b *Bottle) hcl.Diagnostics {
 				fmt.Sprintf("There is no folder at %s. The cwd path is relative to the folder of the config file, %s.", c.Path, l.cfg.Dir),
 				c.PathRange)
 		}
-		if !path.IsAbs(c.Target) || path.Clean(c.Target) == "/" {
+		// A target inherited from a relative workdir is reported on the agent.
+		inheritedRelative := c.TargetRange == c.DeclRange && !path.IsAbs(c.Target)
+		if path.IsAbs(c.Target) && path.Clean(c.Target) != "/" {
+			c.Target = path.Clean(c.Target)
+		} else if !inheritedRelative {
 			add("Invalid cwd target",
 				fmt.Sprintf("target is a folder inside the bottle and must be absolute and not \"/\", such as %q; it is %q.", DefaultWorkdir, c.Target),
 				c.TargetRange)
