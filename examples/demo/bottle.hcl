@@ -6,7 +6,8 @@
 # The agent keeps a transcript, and asks for a tool it lacks (newtool), which
 # shows the capability-block loop: approve the request, resume the bottle, and
 # the agent carries on with the tool and its earlier transcript.
-# Run it without the request with --var request_tool=false.
+# By default it runs to completion; with --var request_tool=true it asks for
+# newtool and waits for the answer.
 
 variable "task" {
   description = "What the demo agent pretends to work on."
@@ -16,7 +17,7 @@ variable "task" {
 variable "request_tool" {
   description = "Whether the agent asks for newtool when it does not have it."
   type        = bool
-  default     = true
+  default     = false
 }
 
 locals {
