@@ -84,8 +84,15 @@ func (d *Dir) ScanQueue() (pending []*Request, rejected []Rejection, err error) 
 		rejected = append(rejected, Rejection{ID: id, Reason: rerr.Error()})
 		if !requestIDPattern.MatchString(id) {
 			// A name we cannot answer under: drop the file so it is not
-			// reconsidered, and keep the evidence in the audit log.
-			_ = root.Remove(name)
+			// reconsidered, and keep the evidence in the audit log. What
+			// cannot be removed (a non-empty directory, files of the
+			// bottle's root) is moved to a dot name the scan skips, or
+			// every scan would audit it again.
+			if root.Remove(name) != nil {
+				var rnd [8]byte
+				_, _ = rand.Read(rnd[:])
+				_ = root.Rename(name, ".rejected-"+hex.EncodeToString(rnd[:]))
+			}
 			_ = d.Audit("request_rejected", map[string]string{"file": truncate(fmt.Sprintf("%q", name), 200), "reason": rerr.Error()})
 			continue
 		}

@@ -467,3 +467,36 @@ func TestWriteAnswerOverDirectory(t *testing.T) {
 		t.Errorf("queue holds %q (temp file left?)", got)
 	}
 }
+
+func TestScanQueueUnremovableBadName(t *testing.T) {
+	// A bad name that cannot be removed (a non-empty directory here; in
+	// real life also anything owned by the bottle's root) must not be
+	// rejected and audited again on every scan: that would let an agent
+	// grow the audit log without bound.
+	_, d := newDir(t)
+	if err := os.MkdirAll(filepath.Join(d.QueuePath(), "a b.json", "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	putRequest(t, d, "good")
+	for i := range 3 {
+		pending, rejected := scan(t, d)
+		if got := pendingIDs(pending); !slices.Equal(got, []string{"good"}) {
+			t.Errorf("scan %d: pending = %q", i, got)
+		}
+		want := 0
+		if i == 0 {
+			want = 1
+		}
+		if len(rejected) != want {
+			t.Errorf("scan %d: rejected %v", i, rejected)
+		}
+	}
+	if n := len(readAudit(t, d)); n != 1 {
+		t.Errorf("%d audit lines after 3 scans, want 1", n)
+	}
+	for _, name := range dirNames(t, d.QueuePath()) {
+		if !strings.HasPrefix(name, ".") && name != "good.json" {
+			t.Errorf("queue still holds %q where a scan looks", name)
+		}
+	}
+}
