@@ -1,0 +1,186 @@
+package backendtest
+
+import (
+	"bytes"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/bottle-dev/bottle/backend"
+)
+
+func testStartWaitLogs(h *harness) {
+	spec := h.spec("sh", "-c", "echo detached; echo to-stderr >&2; exit 3")
+	inst := h.create(spec)
+	h.must(h.b.Start(h.ctx, inst.ID), "Start")
+	code, err := h.b.Wait(h.ctx, inst.ID)
+	h.must(err, "Wait")
+	if code != 3 {
+		h.t.Errorf("Wait = %d, want 3", code)
+	}
+	// Waiting on an ended bottle returns at once with the same code.
+	if code, err := h.b.Wait(h.ctx, inst.ID); err != nil || code != 3 {
+		h.t.Errorf("second Wait = %d, %v; want 3", code, err)
+	}
+	got, err := h.b.Inspect(h.ctx, backend.InstanceName(spec.Identity))
+	h.must(err, "Inspect by name")
+	if got.ID != inst.ID || got.State != backend.StateExited || got.ExitCode != 3 ||
+		got.Identity != spec.Identity || got.Bottle != spec.Bottle || got.Agent != spec.Agent ||
+		got.Labels[backend.LabelManaged] != "true" || got.CreatedAt.IsZero() {
+		h.t.Errorf("Inspect = %+v", got)
+	}
+	var logs bytes.Buffer
+	h.must(h.b.Logs(h.ctx, inst.ID, false, &logs), "Logs")
+	if !strings.Contains(logs.String(), "detached\n") || !strings.Contains(logs.String(), "to-stderr\n") {
+		h.t.Errorf("Logs = %q, want both streams", logs.String())
+	}
+}
+
+func testLogsFollow(h *harness) {
+	inst := h.create(h.spec("sh", "-c", "echo a; sleep 1; echo b"))
+	h.must(h.b.Start(h.ctx, inst.ID), "Start")
+	var logs bytes.Buffer
+	// Returns only when the agent ends, with everything it printed.
+	h.must(h.b.Logs(h.ctx, inst.ID, true, &logs), "Logs -f")
+	if logs.String() != "a\nb\n" {
+		h.t.Errorf("followed logs = %q, want %q", logs.String(), "a\nb\n")
+	}
+}
+
+func testExecStop(h *harness) {
+	inst := h.create(h.spec("sleep", "600"))
+	h.must(h.b.Start(h.ctx, inst.ID), "Start")
+	h.waitState(inst.ID, backend.StateRunning)
+
+	var out, errOut bytes.Buffer
+	code, err := h.b.Exec(h.ctx, inst.ID, backend.ExecSpec{
+		Argv:    []string{"sh", "-c", `pwd; echo "$E"; echo oops >&2; exit 5`},
+		Env:     []string{"E=v"},
+		Workdir: "/tmp",
+		Stdout:  &out,
+		Stderr:  &errOut,
+	})
+	h.must(err, "Exec")
+	if code != 5 || out.String() != "/tmp\nv\n" || errOut.String() != "oops\n" {
+		h.t.Errorf("Exec: exit %d stdout %q stderr %q; want 5 %q %q", code, out.String(), errOut.String(), "/tmp\nv\n", "oops\n")
+	}
+	out.Reset()
+	code, err = h.b.Exec(h.ctx, inst.ID, backend.ExecSpec{Argv: []string{"cat"}, Stdin: strings.NewReader("piped\n"), Stdout: &out})
+	h.must(err, "Exec with stdin")
+	if code != 0 || out.String() != "piped\n" {
+		h.t.Errorf("Exec cat: exit %d stdout %q", code, out.String())
+	}
+
+	start := time.Now()
+	h.must(h.b.Stop(h.ctx, inst.ID), "Stop")
+	if d := time.Since(start); d > 20*time.Second {
+		h.t.Errorf("Stop took %v", d)
+	}
+	if got := h.waitState(inst.ID, backend.StateExited); got.State != backend.StateExited {
+		h.t.Errorf("after Stop: %q", got.State)
+	}
+	h.must(h.b.Stop(h.ctx, inst.ID), "Stop of a stopped bottle")
+	if _, err := h.b.Exec(h.ctx, inst.ID, backend.ExecSpec{Argv: []string{"true"}}); err == nil {
+		h.t.Error("Exec in a stopped bottle: no error")
+	}
+}
+
+func testRemove(h *harness) {
+	spec := h.spec("sleep", "600")
+	inst := h.create(spec)
+	name := backend.InstanceName(spec.Identity)
+	h.must(h.b.Start(h.ctx, inst.ID), "Start")
+	h.must(h.b.Remove(h.ctx, inst.ID), "Remove of a running bottle")
+	for _, id := range []string{inst.ID, name} {
+		if _, err := h.b.Inspect(h.ctx, id); !errors.Is(err, backend.ErrNotFound) {
+			h.t.Errorf("Inspect(%s) after Remove = %v, want ErrNotFound", id, err)
+		}
+	}
+	h.must(h.b.Remove(h.ctx, inst.ID), "second Remove")
+	h.must(h.b.Remove(h.ctx, name), "Remove by name of a removed bottle")
+	list, err := h.b.List(h.ctx, map[string]string{backend.LabelIdentity: spec.Identity})
+	h.must(err, "List")
+	if len(list) != 0 {
+		h.t.Errorf("List after Remove = %+v", list)
+	}
+	// Every resource of the identity is gone, not only the instance.
+	left, err := h.b.Leftovers(h.ctx)
+	h.must(err, "Leftovers")
+	for _, r := range left {
+		if r.Identity == spec.Identity {
+			h.t.Errorf("Remove left %+v", r)
+		}
+	}
+}
+
+func testNotFound(h *harness) {
+	missing := backend.InstanceName(h.identity())
+	h.must(h.b.Remove(h.ctx, missing), "Remove of a bottle that never existed")
+	checks := map[string]func() error{
+		"Inspect": func() error { _, err := h.b.Inspect(h.ctx, missing); return err },
+		"Start":   func() error { return h.b.Start(h.ctx, missing) },
+		"Stop":    func() error { return h.b.Stop(h.ctx, missing) },
+		"Wait":    func() error { _, err := h.b.Wait(h.ctx, missing); return err },
+		"Logs":    func() error { return h.b.Logs(h.ctx, missing, false, &bytes.Buffer{}) },
+		"CopyOut": func() error { return h.b.CopyOut(h.ctx, missing, "/tmp", &bytes.Buffer{}) },
+		"Exec": func() error {
+			_, err := h.b.Exec(h.ctx, missing, backend.ExecSpec{Argv: []string{"true"}})
+			return err
+		},
+	}
+	for op, call := range checks {
+		if err := call(); !errors.Is(err, backend.ErrNotFound) {
+			h.t.Errorf("%s of a missing bottle = %v, want ErrNotFound", op, err)
+		}
+	}
+}
+
+func testList(h *harness) {
+	const key = "dev.bottle.test-list"
+	val := randomBase36(8)
+	var listed []string
+	for range 2 {
+		spec := h.spec("true")
+		spec.Labels[key] = val
+		h.create(spec)
+		listed = append(listed, spec.Identity)
+	}
+	other := h.create(h.spec("true"))
+
+	got, err := h.b.List(h.ctx, map[string]string{key: val})
+	h.must(err, "List")
+	var ids []string
+	for _, inst := range got {
+		ids = append(ids, inst.Identity)
+		if inst.Bottle != "conformance" || inst.Agent != "shell" || inst.Name != backend.InstanceName(inst.Identity) ||
+			inst.State != backend.StateCreated || inst.Labels[key] != val {
+			h.t.Errorf("listed %+v", inst)
+		}
+	}
+	slices.Sort(ids)
+	slices.Sort(listed)
+	if !slices.Equal(ids, listed) {
+		h.t.Errorf("List by label = %q, want %q", ids, listed)
+	}
+	one, err := h.b.List(h.ctx, map[string]string{backend.LabelIdentity: other.Identity})
+	h.must(err, "List by identity")
+	if len(one) != 1 || one[0].ID != other.ID {
+		h.t.Errorf("List by identity = %+v, want only %s", one, other.ID)
+	}
+}
+
+func testDuplicateCreate(h *harness) {
+	spec := h.spec("sh", "-c", "exit 4")
+	first := h.create(spec)
+	// No cleanup for the duplicate: its name is the first bottle's.
+	_, err := h.b.Create(h.ctx, spec)
+	if !errors.Is(err, backend.ErrConflict) {
+		h.t.Fatalf("second Create of %s = %v, want ErrConflict", spec.Identity, err)
+	}
+	// The failed Create must not have taken anything of the first bottle's.
+	h.must(h.b.Start(h.ctx, first.ID), "Start the first bottle")
+	if code, err := h.b.Wait(h.ctx, first.ID); err != nil || code != 4 {
+		h.t.Errorf("first bottle after a duplicate Create: Wait = %d, %v; want 4", code, err)
+	}
+}

@@ -1,0 +1,158 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/network"
+
+	"github.com/bottle-dev/bottle/backend"
+)
+
+// Create makes the bottle's network and container (not started). A second
+// Create of the same identity fails with an error wrapping
+// backend.ErrConflict and leaves the first bottle untouched.
+func (b *Backend) Create(ctx context.Context, spec backend.Spec) (backend.Instance, error) {
+	if spec.Identity == "" {
+		return backend.Instance{}, errors.New("create bottle: empty identity")
+	}
+	name := backend.InstanceName(spec.Identity)
+	labels := specLabels(spec)
+	created, err := b.ensureNetwork(ctx, name, !spec.Network, labels)
+	if err != nil {
+		return backend.Instance{}, err
+	}
+	cfg, host := containerConfig(spec, name, labels)
+	resp, err := b.c.ContainerCreate(ctx, cfg, host, nil, nil, name)
+	if err != nil {
+		// A conflict means another bottle of this identity exists, and the
+		// network is its network: only remove a network made just now.
+		if created {
+			// Best effort: the create error is the one to report, and a
+			// network left behind is found by Leftovers.
+			_ = b.c.NetworkRemove(context.WithoutCancel(ctx), name)
+		}
+		return backend.Instance{}, wrap(err, "create container %s", name)
+	}
+	return b.Inspect(ctx, resp.ID)
+}
+
+// ensureNetwork creates the bottle's network, or adopts one left by an
+// earlier launch of the same identity (a crash between teardown steps) when
+// it is managed, has the same identity and the same isolation. It reports
+// whether it created the network.
+func (b *Backend) ensureNetwork(ctx context.Context, name string, internal bool, labels map[string]string) (bool, error) {
+	opts := network.CreateOptions{Driver: "bridge", Internal: internal, Labels: labels}
+	_, err := b.c.NetworkCreate(ctx, name, opts)
+	if err == nil {
+		return true, nil
+	}
+	// Engines before API 1.44 report a duplicate name as a conflict only
+	// because the client sets CheckDuplicate for them.
+	if !isConflict(err) {
+		return false, wrap(err, "create network %s", name)
+	}
+	existing, ierr := b.c.NetworkInspect(ctx, name, network.InspectOptions{})
+	if ierr != nil {
+		return false, wrap(err, "create network %s", name)
+	}
+	ours := existing.Labels[backend.LabelManaged] == "true" &&
+		existing.Labels[backend.LabelIdentity] == labels[backend.LabelIdentity]
+	if !ours {
+		return false, wrap(err, "create network %s (it exists and is not this bottle's)", name)
+	}
+	if existing.Internal == internal {
+		return false, nil
+	}
+	// The same identity with another network policy: never run a bottle on
+	// a network more open than it asked for. Replace the network; the
+	// engine refuses while a container still uses it, which is a conflict.
+	if err := b.c.NetworkRemove(ctx, existing.ID); err != nil {
+		return false, wrap(err, "replace network %s", name)
+	}
+	if _, err := b.c.NetworkCreate(ctx, name, opts); err != nil {
+		return false, wrap(err, "create network %s", name)
+	}
+	return true, nil
+}
+
+// containerConfig turns a spec into the engine's create request.
+func containerConfig(spec backend.Spec, networkName string, labels map[string]string) (*container.Config, *container.HostConfig) {
+	cfg := &container.Config{
+		Image:      spec.Image,
+		Cmd:        spec.Command,
+		Env:        spec.Env,
+		WorkingDir: spec.Workdir,
+		User:       spec.User,
+		Labels:     labels,
+		Tty:        spec.TTY,
+		OpenStdin:  spec.OpenStdin,
+		// Close the agent's stdin when the attached client closes its
+		// side, as `docker run -i` does, so that an agent reading stdin
+		// sees EOF instead of hanging.
+		StdinOnce:    spec.OpenStdin,
+		AttachStdin:  spec.OpenStdin,
+		AttachStdout: true,
+		AttachStderr: true,
+	}
+	initProcess := true
+	host := &container.HostConfig{
+		NetworkMode: container.NetworkMode(networkName),
+		// An init as PID 1 forwards SIGTERM to the agent and reaps its
+		// zombies: a shell or node as PID 1 ignores SIGTERM and would make
+		// every Stop wait for the full timeout.
+		Init: &initProcess,
+		Resources: container.Resources{
+			NanoCPUs: int64(spec.CPUs * 1e9),
+			Memory:   spec.MemoryBytes,
+		},
+	}
+	for _, m := range spec.Mounts {
+		host.Mounts = append(host.Mounts, mount.Mount{
+			Type:     mount.TypeBind,
+			Source:   m.Source,
+			Target:   m.Target,
+			ReadOnly: m.ReadOnly,
+		})
+	}
+	return cfg, host
+}
+
+// stopTimeout is how long Stop lets the agent shut down after SIGTERM
+// before the engine kills it: short, because teardown (Ctrl-C, approval)
+// must finish within seconds and the transcript is already snapshotted.
+const stopTimeout = 3 * time.Second
+
+// Start starts the agent detached.
+func (b *Backend) Start(ctx context.Context, id string) error {
+	return wrap(b.c.ContainerStart(ctx, id, container.StartOptions{}), "start %s", id)
+}
+
+// Wait blocks until the agent is not running and returns its exit code. A
+// created container that was never started counts as not running.
+func (b *Backend) Wait(ctx context.Context, id string) (int, error) {
+	waitC, errC := b.c.ContainerWait(ctx, id, container.WaitConditionNotRunning)
+	return waitResult(ctx, id, waitC, errC)
+}
+
+// waitResult reads the outcome of a ContainerWait.
+func waitResult(ctx context.Context, id string, waitC <-chan container.WaitResponse, errC <-chan error) (int, error) {
+	select {
+	case res := <-waitC:
+		if res.Error != nil && res.Error.Message != "" {
+			return -1, fmt.Errorf("wait %s: %s", id, res.Error.Message)
+		}
+		return int(res.StatusCode), nil
+	case err := <-errC:
+		if ctx.Err() != nil {
+			return -1, ctx.Err()
+		}
+		return -1, wrap(err, "wait %s", id)
+	case <-ctx.Done():
+		return -1, ctx.Err()
+	}
+}

@@ -1,0 +1,147 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/api/types/image"
+
+	"github.com/bottle-dev/bottle/backend"
+	"github.com/bottle-dev/bottle/backend/buildctx"
+)
+
+// EnsureImage returns a local image reference for img. A Ref is used as is
+// when present and pulled otherwise. A Dockerfile is built, tagged img.Tag
+// or, when that is empty, buildctx.Tag of its content hash; a tag that
+// already holds an image of the same content hash is not rebuilt.
+func (b *Backend) EnsureImage(ctx context.Context, img backend.Image, p backend.Progress) (string, error) {
+	switch {
+	case img.Ref != "" && img.Dockerfile != "":
+		return "", errors.New("image: both a reference and a Dockerfile are set")
+	case img.Ref != "":
+		return img.Ref, b.ensureRef(ctx, img.Ref, p)
+	case img.Dockerfile != "":
+		return b.build(ctx, img, p)
+	default:
+		return "", errors.New("image: neither a reference nor a Dockerfile is set")
+	}
+}
+
+func (b *Backend) ensureRef(ctx context.Context, ref string, p backend.Progress) error {
+	_, err := b.c.ImageInspect(ctx, ref)
+	if err == nil {
+		return nil
+	}
+	if !isNotFound(err) {
+		return wrap(err, "inspect image %s", ref)
+	}
+	progress(p, "Pulling "+ref)
+	rc, err := b.c.ImagePull(ctx, ref, image.PullOptions{})
+	if err != nil {
+		return wrap(err, "pull image %s", ref)
+	}
+	// Read-only stream: a Close error loses nothing.
+	defer rc.Close()
+	if _, err := readStream(rc, p); err != nil {
+		return fmt.Errorf("pull image %s: %w", ref, err)
+	}
+	return nil
+}
+
+func (b *Backend) build(ctx context.Context, img backend.Image, p backend.Progress) (string, error) {
+	contextDir := img.Context
+	if contextDir == "" {
+		contextDir = filepath.Dir(img.Dockerfile)
+	}
+	hash, err := buildctx.Hash(img.Dockerfile, contextDir)
+	if err != nil {
+		return "", err
+	}
+	tag := img.Tag
+	if tag == "" {
+		tag = buildctx.Tag(hash)
+	}
+	info, err := b.c.ImageInspect(ctx, tag)
+	switch {
+	case err == nil && info.Config != nil && info.Config.Labels[LabelContentHash] == hash:
+		return tag, nil // built before from the same content: no progress, no build
+	case err != nil && !isNotFound(err):
+		return "", wrap(err, "inspect image %s", tag)
+	}
+
+	labels := map[string]string{backend.LabelManaged: "true", LabelContentHash: hash}
+	if identity := tagIdentity(tag); identity != "" {
+		labels[backend.LabelIdentity] = identity
+	}
+	// The context is streamed as the request body while it is being
+	// archived, never held in memory or in a temp file.
+	pr, pw := io.Pipe()
+	archived := make(chan error, 1)
+	go func() {
+		err := buildctx.Context(ctx, img.Dockerfile, contextDir, pw)
+		pw.CloseWithError(err)
+		archived <- err
+	}()
+	buildErr := b.runBuild(ctx, pr, tag, labels, p)
+	// Unblocks the archiver when the engine stopped reading early.
+	pr.CloseWithError(errBuildDone)
+	if err := <-archived; err != nil && !errors.Is(err, errBuildDone) {
+		// The archiver's error says what went wrong; the engine's would
+		// only say the upload broke.
+		return "", fmt.Errorf("build image %s: %w", tag, err)
+	}
+	if buildErr != nil {
+		return "", buildErr
+	}
+	return tag, nil
+}
+
+// errBuildDone stops a build context upload that the engine no longer reads.
+var errBuildDone = errors.New("build finished")
+
+func (b *Backend) runBuild(ctx context.Context, body io.Reader, tag string, labels map[string]string, p backend.Progress) error {
+	resp, err := b.c.ImageBuild(ctx, body, build.ImageBuildOptions{
+		Tags:       []string{tag},
+		Dockerfile: buildctx.DockerfileName,
+		Labels:     labels,
+		// Intermediate containers of the legacy builder are never kept,
+		// not even after a failed step, so a build leaves nothing behind.
+		Remove:      true,
+		ForceRemove: true,
+		// The legacy builder: the one every 20.10 engine has, and the one
+		// that reads the context exactly as buildctx.Context writes it.
+		Version: build.BuilderV1,
+	})
+	if err != nil {
+		return wrap(err, "build image %s", tag)
+	}
+	defer resp.Body.Close()
+	if _, err := readStream(resp.Body, p); err != nil {
+		return fmt.Errorf("build image %s: %w", tag, err)
+	}
+	return nil
+}
+
+// SaveImage writes the image ref as a `docker save` tar archive to w; the
+// smolvm backend hands Docker-built images to smolvm this way.
+func (b *Backend) SaveImage(ctx context.Context, ref string, w io.Writer) error {
+	rc, err := b.c.ImageSave(ctx, []string{ref})
+	if err != nil {
+		return wrap(err, "save image %s", ref)
+	}
+	defer rc.Close()
+	if _, err := io.Copy(w, rc); err != nil {
+		return fmt.Errorf("save image %s: %w", ref, err)
+	}
+	return nil
+}
+
+func progress(p backend.Progress, line string) {
+	if p != nil {
+		p.Progress(line)
+	}
+}
