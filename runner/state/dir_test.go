@@ -1,6 +1,8 @@
 package state
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -257,5 +259,82 @@ func TestAuditMissingDir(t *testing.T) {
 	d, _ := h.Dir(testIdentity)
 	if err := d.Audit("launch", nil); err == nil {
 		t.Error("Audit into a missing state dir succeeded")
+	}
+}
+
+func TestDockerfileHashAndRead(t *testing.T) {
+	_, d := newDir(t)
+	if h := d.DockerfileHash(); h != "" {
+		t.Errorf("DockerfileHash without a Dockerfile = %q", h)
+	}
+	if s, err := d.ReadDockerfile(); s != "" || err != nil {
+		t.Errorf("ReadDockerfile without a Dockerfile = %q, %v", s, err)
+	}
+	content := "FROM node:22\nRUN apt-get install -y ffmpeg\n"
+	if err := d.WriteDockerfile([]byte(content)); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(content))
+	if h := d.DockerfileHash(); h != hex.EncodeToString(sum[:]) {
+		t.Errorf("DockerfileHash = %q, want sha256 %x", h, sum)
+	}
+	if s, err := d.ReadDockerfile(); s != content || err != nil {
+		t.Errorf("ReadDockerfile = %q, %v", s, err)
+	}
+
+	// A link is not a Dockerfile: neither hashed nor read through.
+	_, d2 := newDir(t)
+	target := filepath.Join(t.TempDir(), "Dockerfile")
+	if err := os.WriteFile(target, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, d2.DockerfilePath()); err != nil {
+		t.Fatal(err)
+	}
+	if h := d2.DockerfileHash(); h != "" {
+		t.Errorf("DockerfileHash of a link = %q", h)
+	}
+	if s, err := d2.ReadDockerfile(); s != "" || err != nil {
+		t.Errorf("ReadDockerfile of a link = %q, %v", s, err)
+	}
+}
+
+func TestResumeReady(t *testing.T) {
+	const v1, v2 = "FROM x\nRUN a\n", "FROM x\nRUN a\nRUN b\n"
+	hash := func(s string) string {
+		sum := sha256.Sum256([]byte(s))
+		return hex.EncodeToString(sum[:])
+	}
+	tests := []struct {
+		name       string
+		preserved  bool
+		dockerfile string // "" = none
+		launched   string // DockerfileHash in the metadata
+		want       bool
+	}{
+		{"normal end", false, "", "", false},
+		{"approval half done: marker, no Dockerfile yet", true, "", "", false},
+		{"Dockerfile without the marker", false, v1, "", false},
+		{"first approval done", true, v1, "", true},
+		{"already launched from this Dockerfile", true, v1, hash(v1), false},
+		{"second approval done", true, v2, hash(v1), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, d := newDir(t)
+			if tt.preserved {
+				if err := d.MarkPreserved(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.dockerfile != "" {
+				if err := d.WriteDockerfile([]byte(tt.dockerfile)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := d.ResumeReady(&Metadata{DockerfileHash: tt.launched}); got != tt.want {
+				t.Errorf("ResumeReady = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

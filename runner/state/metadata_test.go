@@ -14,20 +14,22 @@ import (
 func TestMetadataRoundTrip(t *testing.T) {
 	_, d := newDir(t)
 	in := &Metadata{
-		FormatVersion: 99,            // overwritten by WriteMetadata
-		Identity:      "other-zzzzz", // overwritten by WriteMetadata
-		Bottle:        "reviewer",
-		Agent:         "claude",
-		ConfigPath:    "/p/bottle.hcl",
-		Cwd:           "/p",
-		CopyCwd:       true,
-		Backend:       "smolmachines",
-		StartedAt:     time.Date(2025, 3, 4, 5, 6, 7, 8000, time.UTC),
-		Image:         "bottle/reviewer-k3x9a",
-		BaseImage:     "node:22-bookworm",
-		SessionID:     "0b9c6a3e-6a4e-4a57-9d0e-2f3f0f4b8f11",
-		Launches:      3,
-		Vars:          map[string]string{"task": "Fix the tests"},
+		FormatVersion:  99,            // overwritten by WriteMetadata
+		Identity:       "other-zzzzz", // overwritten by WriteMetadata
+		Bottle:         "reviewer",
+		Agent:          "claude",
+		ConfigPath:     "/p/bottle.hcl",
+		Cwd:            "/p",
+		CopyCwd:        true,
+		Backend:        "smolmachines",
+		StartedAt:      time.Date(2025, 3, 4, 5, 6, 7, 8000, time.UTC),
+		Image:          "bottle/reviewer-k3x9a",
+		BaseImage:      "node:22-bookworm",
+		SessionID:      "0b9c6a3e-6a4e-4a57-9d0e-2f3f0f4b8f11",
+		DockerfileHash: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+		Detached:       true,
+		Launches:       3,
+		Vars:           map[string]string{"task": "Fix the tests"},
 		Spec: &LaunchRecord{
 			Command:       []string{"claude", "-p", "x"},
 			ResumeCommand: []string{"claude", "--resume", "id"},
@@ -66,7 +68,7 @@ func TestMetadataRoundTrip(t *testing.T) {
 		t.Errorf("metadata mode %v, want 0600", fi.Mode())
 	}
 	raw, _ := os.ReadFile(d.MetadataPath())
-	for _, key := range []string{`"format_version": 1`, `"config": "/p/bottle.hcl"`, `"copy_cwd": true`, `"backend": "smolmachines"`, `"started_at"`, `"session_id"`} {
+	for _, key := range []string{`"format_version": 1`, `"config": "/p/bottle.hcl"`, `"copy_cwd": true`, `"backend": "smolmachines"`, `"started_at"`, `"session_id"`, `"dockerfile_sha256"`, `"detached": true`} {
 		if !bytes.Contains(raw, []byte(key)) {
 			t.Errorf("metadata.json lacks %s:\n%s", key, raw)
 		}
