@@ -21,10 +21,13 @@
 // state never print them.
 //
 // The function table is deterministic: no timestamp, uuid or network access,
-// so the same inputs always give the same plan. Paths given to file and
-// templatefile, and every path argument of the language, resolve against the
-// folder of the config file. Every file a function reads is listed in
-// Config.Files, for watch mode.
+// so the same inputs always give the same plan. Besides a subset of the cty
+// standard library (see functions.go) it has env(NAME), which returns the
+// variable's value or "" when it is unset, always marked sensitive;
+// file(PATH); templatefile(PATH, VARS); base64encode, base64decode and
+// sha256; try and can. Paths given to file and templatefile, and every path
+// argument of the language, resolve against the folder of the config file.
+// Every file a function reads is listed in Config.Files, for watch mode.
 //
 // This package imports only hcl, cty and the standard library. It knows
 // backends only by name ("docker", "smolmachines"); it never talks to an
