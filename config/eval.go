@@ -151,7 +151,8 @@ func (l *loader) decodeAttr(a *hcl.Attribute, ty cty.Type, ctx *hcl.EvalContext,
 	return conv, diags
 }
 
-// stringAttr decodes an optional string attribute; absent or null gives "".
+// stringAttr decodes an optional string attribute; absent or null gives ""
+// and an empty range.
 func (l *loader) stringAttr(attrs hcl.Attributes, name string, ctx *hcl.EvalContext, within hcl.Range) (string, hcl.Range, hcl.Diagnostics) {
 	a := attrs[name]
 	if a == nil {
@@ -159,7 +160,7 @@ func (l *loader) stringAttr(attrs hcl.Attributes, name string, ctx *hcl.EvalCont
 	}
 	val, diags := l.decodeAttr(a, cty.String, ctx, within)
 	if val.IsNull() {
-		return "", a.Expr.Range(), diags
+		return "", hcl.Range{}, diags // null means unset, as in terraform
 	}
 	return val.AsString(), a.Expr.Range(), diags
 }

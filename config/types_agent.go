@@ -54,48 +54,18 @@ func (l *loader) decodeAgent(rb *rawBlock) (*Agent, hcl.Diagnostics) {
 	a := &Agent{Name: rb.name(), Workdir: DefaultWorkdir, DeclRange: rb.block.DefRange, rng: rb.rng}
 	var diags, d hcl.Diagnostics
 
-	image, dockerfile := attrs["image"], attrs["dockerfile"]
-	switch {
-	case image != nil && dockerfile != nil:
-		later := dockerfile
-		if image.Range.Start.Byte > dockerfile.Range.Start.Byte {
-			later = image
-		}
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Conflicting image and dockerfile",
-			Detail:   "An agent runs either an existing image or one built from a Dockerfile, not both. Remove image or dockerfile.",
-			Subject:  later.NameRange.Ptr(),
-			Context:  rb.rng.Ptr(),
-		})
-	case image == nil && dockerfile == nil:
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Missing agent image",
-			Detail:   "Set image = \"name:tag\" to run an existing image, or dockerfile = \"path/to/Dockerfile\" to build one.",
-			Subject:  rb.block.DefRange.Ptr(),
-			Context:  rb.rng.Ptr(),
-		})
-	}
-	if c := attrs["context"]; c != nil && dockerfile == nil {
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Context without dockerfile",
-			Detail:   "context is the build context of dockerfile. Set dockerfile as well, or remove context.",
-			Subject:  c.NameRange.Ptr(),
-			Context:  rb.rng.Ptr(),
-		})
-	}
-
 	a.Image, a.ImageRange, d = l.stringAttr(attrs, "image", ctx, rb.rng)
 	diags = append(diags, d...)
-	if image != nil && a.Image == "" && !d.HasErrors() {
-		diags = append(diags, emptyDiag(image, "an image reference such as \"node:22-bookworm-slim\"", rb.rng))
+	if a.Image == "" && a.ImageRange != (hcl.Range{}) {
+		diags = append(diags, emptyDiag(attrs["image"], "an image reference such as \"node:22-bookworm-slim\"", rb.rng))
 	}
 	a.Dockerfile, a.DockerfileRange, d = l.pathAttr(attrs, "dockerfile", rb.rng)
 	diags = append(diags, d...)
 	a.Context, a.ContextRange, d = l.pathAttr(attrs, "context", rb.rng)
 	diags = append(diags, d...)
+	if !diags.HasErrors() {
+		diags = append(diags, checkImage(a, attrs, rb.rng)...)
+	}
 	if a.Context == "" && a.Dockerfile != "" {
 		a.Context, a.ContextRange = filepath.Dir(a.Dockerfile), a.DockerfileRange
 	}
@@ -143,11 +113,11 @@ func (l *loader) launchExpr(attr *hcl.Attribute, within hcl.Range) (hcl.Expressi
 }
 
 // pathAttr decodes an optional path argument, resolved against the folder of
-// the config file.
+// the config file. Null means unset; "" is an error.
 func (l *loader) pathAttr(attrs hcl.Attributes, name string, within hcl.Range) (string, hcl.Range, hcl.Diagnostics) {
 	p, rng, diags := l.stringAttr(attrs, name, l.cfg.ctx, within)
 	if p == "" {
-		if attrs[name] != nil && !diags.HasErrors() {
+		if rng != (hcl.Range{}) {
 			diags = append(diags, emptyDiag(attrs[name], "a path", within))
 		}
 		return "", rng, diags
@@ -164,4 +134,32 @@ func emptyDiag(a *hcl.Attribute, want string, within hcl.Range) *hcl.Diagnostic 
 		Subject:  a.Expr.Range().Ptr(),
 		Context:  within.Ptr(),
 	}
+}
+
+// checkImage checks that exactly one of image and dockerfile is set (null
+// counts as unset), and context only with dockerfile.
+func checkImage(a *Agent, attrs hcl.Attributes, within hcl.Range) hcl.Diagnostics {
+	hasImage, hasDockerfile := a.ImageRange != (hcl.Range{}), a.DockerfileRange != (hcl.Range{})
+	diag := &hcl.Diagnostic{Severity: hcl.DiagError, Context: within.Ptr()}
+	switch {
+	case hasImage && hasDockerfile:
+		later := attrs["dockerfile"]
+		if attrs["image"].Range.Start.Byte > later.Range.Start.Byte {
+			later = attrs["image"]
+		}
+		diag.Summary = "Conflicting image and dockerfile"
+		diag.Detail = "An agent runs either an existing image or one built from a Dockerfile, not both. Remove image or dockerfile."
+		diag.Subject = later.NameRange.Ptr()
+	case !hasImage && !hasDockerfile:
+		diag.Summary = "Missing agent image"
+		diag.Detail = "Set image = \"name:tag\" to run an existing image, or dockerfile = \"path/to/Dockerfile\" to build one."
+		diag.Subject = a.DeclRange.Ptr()
+	case a.ContextRange != (hcl.Range{}) && !hasDockerfile:
+		diag.Summary = "Context without dockerfile"
+		diag.Detail = "context is the build context of dockerfile. Set dockerfile as well, or remove context."
+		diag.Subject = attrs["context"].NameRange.Ptr()
+	default:
+		return nil
+	}
+	return hcl.Diagnostics{diag}
 }

@@ -85,7 +85,7 @@ func (l *loader) decodeBottle(rb *rawBottle) (*Bottle, hcl.Diagnostics) {
 
 	b.Backend, b.BackendRange, d = l.stringAttr(attrs, "backend", ctx, rb.rng)
 	diags = append(diags, d...)
-	if attrs["backend"] == nil {
+	if b.Backend == "" && !d.HasErrors() {
 		b.Backend, b.BackendRange = BackendDocker, rb.block.DefRange
 		if v, ok := l.env(BackendEnv); ok && v != "" {
 			b.Backend, b.BackendFromEnv = v, true
@@ -142,8 +142,8 @@ func (l *loader) decodeCwd(rb *rawBlock, agent *Agent) (*Cwd, hcl.Diagnostics) {
 	ctx := l.cfg.ctx
 	c := &Cwd{Path: l.cfg.Dir, DeclRange: rb.block.DefRange, PathRange: rb.block.DefRange}
 	var diags, d hcl.Diagnostics
-	if attrs["path"] != nil {
-		c.Path, c.PathRange, d = l.pathAttr(attrs, "path", rb.rng)
+	if p, r, d := l.pathAttr(attrs, "path", rb.rng); p != "" || d.HasErrors() {
+		c.Path, c.PathRange = p, r
 		diags = append(diags, d...)
 	}
 	if a := attrs["copy"]; a != nil {
