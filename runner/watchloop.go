@@ -35,6 +35,16 @@ var ErrWatchRunning = errors.New("another bottle watch is running")
 // preserved it) and returns.
 func (r *Runner) Watch(ctx context.Context, opts WatchOptions) error {
 	lock, err := r.Home.TryLockWatch()
+	// WatchRunning (the dashboard, bottle approve) probes the lock by taking
+	// it for an instant; a few retries tell such a probe from a real watch.
+	for i := 0; i < 20 && errors.Is(err, state.ErrLocked); i++ {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(25 * time.Millisecond):
+		}
+		lock, err = r.Home.TryLockWatch()
+	}
 	if errors.Is(err, state.ErrLocked) {
 		return ErrWatchRunning
 	}

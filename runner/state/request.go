@@ -104,8 +104,14 @@ func checkLine(line string) error {
 	if !allowedInstructions[kw] {
 		return fmt.Errorf("instruction %q is not allowed; use RUN, ENV, WORKDIR, USER, LABEL or ARG", truncate(word, 20))
 	}
-	if strings.TrimSpace(trimmed[len(word):]) == "" {
+	args := strings.TrimSpace(trimmed[len(word):])
+	if args == "" {
 		return fmt.Errorf("%s has no arguments", kw)
+	}
+	if kw == "RUN" && strings.HasPrefix(args, "--") {
+		// RUN --mount, --network=host and --security=insecure reach
+		// outside the image being built.
+		return fmt.Errorf("RUN options such as --mount or --network are not allowed")
 	}
 	return nil
 }
