@@ -16,6 +16,10 @@
 // workdir and -v mounts, and no network unless --net. exec runs the argv
 // for real through `docker exec`, as the image's USER.
 //
+// FAKESMOLVM_KVM=missing (or denied) makes every boot fail the way smolvm
+// does on a host without usable /dev/kvm; FAKESMOLVM_BARE_IMAGE is the
+// Docker image of a machine created without --image (default busybox:latest).
+//
 // Known differences from the real CLI: -t allocates a terminal only when
 // the fake's own stdin is one; --timeout kills the command's process (not
 // its whole tree); Smolfiles, --from, remote mounts and rootfs directories
