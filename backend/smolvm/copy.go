@@ -1,0 +1,130 @@
+package smolvm
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/bottle-dev/bottle/backend"
+)
+
+// Trees move as tar streams through exec (smolvm's cp copies single files).
+const (
+	copyInSh = `mkdir -p "$1" && tar -xf - -C "$1"`
+	// copyOutSh exits 44 for a missing directory so that case is told
+	// apart from tar failing.
+	copyOutSh = `[ -d "$1" ] || { echo "no such directory: $1" >&2; exit 44; }; tar -C "$1" -cf - .`
+)
+
+// CopyIn extracts the tar stream r at dst inside the machine (`exec -i`,
+// the tar on stdin). A stopped machine is started for the copy and stopped
+// again.
+func (b *Backend) CopyIn(ctx context.Context, id, dst string, r io.Reader) error {
+	if !path.IsAbs(dst) {
+		return fmt.Errorf("smolvm backend: copy destination %q is not absolute", dst)
+	}
+	return b.withRunning(ctx, id, func() error {
+		args := []string{"machine", "exec", "--name", id, "-i", "--", "sh", "-c", copyInSh, "bottle-copy-in", dst}
+		res, err := b.run(ctx, call{args: args, stdin: r})
+		if err != nil {
+			return err
+		}
+		if res.code != 0 {
+			return fmt.Errorf("copy into %s:%s: %w", id, dst, newError(args, res))
+		}
+		return nil
+	})
+}
+
+// CopyOut writes a tar stream of the directory src to w, with entries
+// relative to src and no entry for src itself. It uses the default
+// (buffered) exec mode, whose stdout is byte-exact, and renames the
+// guest tar's "./x" entries on the way. A stopped machine is started for
+// the copy and stopped again. A missing src wraps ErrNotFound.
+func (b *Backend) CopyOut(ctx context.Context, id, src string, w io.Writer) error {
+	if !path.IsAbs(src) {
+		return fmt.Errorf("smolvm backend: copy source %q is not absolute", src)
+	}
+	return b.withRunning(ctx, id, func() error {
+		args := []string{"machine", "exec", "--name", id, "--", "sh", "-c", copyOutSh, "bottle-copy-out", src}
+		pr, pw := io.Pipe()
+		tw := tar.NewWriter(w)
+		relayed := make(chan error, 1)
+		go func() {
+			err := relativeTar(pr, tw)
+			io.Copy(io.Discard, pr) //nolint:errcheck // let smolvm finish writing
+			relayed <- err
+		}()
+		res, err := b.run(ctx, call{args: args, stdout: pw})
+		pw.Close()
+		terr := <-relayed
+		switch {
+		case err != nil:
+			return err
+		case res.code == 44:
+			return fmt.Errorf("copy from %s:%s: %w", id, src, backend.ErrNotFound)
+		case res.code != 0:
+			return fmt.Errorf("copy from %s:%s: %w", id, src, newError(args, res))
+		case terr != nil:
+			return fmt.Errorf("copy from %s:%s: %w", id, src, terr)
+		}
+		return tw.Close()
+	})
+}
+
+// relativeTar copies the entries of the tar stream r to tw, dropping the
+// root entry "./" and the "./" prefix of every other name.
+func relativeTar(r io.Reader, tw *tar.Writer) error {
+	tr := tar.NewReader(r)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read guest tar: %w", err)
+		}
+		name := strings.TrimPrefix(hdr.Name, "./")
+		if name == "" || name == "." {
+			continue
+		}
+		hdr.Name = name
+		if hdr.Typeflag == tar.TypeLink {
+			hdr.Linkname = strings.TrimPrefix(hdr.Linkname, "./")
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if _, err := io.Copy(tw, tr); err != nil {
+			return err
+		}
+	}
+}
+
+// withRunning runs fn with the machine running. The guest's files can only
+// be reached through a running machine, so a stopped (or never started)
+// one is booted for fn and stopped again afterwards, even when ctx ends.
+func (b *Backend) withRunning(ctx context.Context, id string, fn func() error) error {
+	m, err := b.status(ctx, id)
+	if err != nil {
+		return err
+	}
+	if m.State == "running" {
+		return fn()
+	}
+	if _, err := b.must(ctx, call{args: []string{"machine", "start", "--name", id}}); err != nil {
+		return err
+	}
+	err = fn()
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
+	defer cancel()
+	if _, serr := b.must(sctx, call{args: []string{"machine", "stop", "--name", id}}); serr != nil {
+		err = errors.Join(err, fmt.Errorf("stop %s again: %w", id, serr))
+	}
+	return err
+}

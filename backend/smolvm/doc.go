@@ -1,0 +1,29 @@
+// Package smolvm is the "smolmachines" backend: it runs each bottle as a
+// smolvm microVM, driving the smolvm 1.9.x CLI (shared/reference/
+// smolvm-cli.md) as a subprocess. It is the only package that runs the
+// smolvm binary. It imports backend and the standard library only; in
+// particular it must not import backend/docker: Docker builds and exports
+// images through the injected ImageSource.
+//
+// One machine per identity, named backend.InstanceName(identity) and
+// labelled dev.bottle.managed/identity/bottle/agent (plus dev.bottle.image
+// and dev.bottle.tty, read back by Inspect and Run). The machine's own
+// workload is an inert `sleep infinity`; Create boots it so that CopyIn
+// works, and writes the agent's command into the guest as a launcher
+// script. The agent runs through `machine exec`:
+//
+//   - Run (attached): exec -i -t / -i / --stream; output is teed to
+//     DataDir/<identity>/agent.log on the host; the exit code is the
+//     agent's (checked against the exit file the guest wrapper writes).
+//   - Start (detached): exec -d; output goes to agent.log in the guest.
+//   - Wait polls the guest's exit file; Logs reads the host log when an
+//     attached run wrote one, else the guest log (follow = poll).
+//
+// Guest-side files live on disk in /var/lib/bottle (or $HOME/.bottle),
+// never only in /tmp or /run, which a machine stop empties. Only JSON
+// output (ls/status --json) is parsed, never tables; errors map smolvm's
+// "vm not found" to backend.ErrNotFound, "already exists" to
+// backend.ErrConflict and KVM failures to ErrKVM.
+//
+// fakesmolvm (a subdirectory) is the CLI test double the tests run against.
+package smolvm
