@@ -1,0 +1,174 @@
+package dashboard
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+)
+
+// clean makes one line of untrusted text (agent output, request fields)
+// safe to put on the screen: escape sequences and control characters are
+// removed, so the agent can never move the cursor or restyle the
+// dashboard, and a carriage return keeps what a terminal would show.
+func clean(s string) string {
+	s = strings.ToValidUTF8(s, "?")
+	s = ansi.Strip(s)
+	s = strings.TrimRight(s, "\r")
+	if i := strings.LastIndexByte(s, '\r'); i >= 0 {
+		s = s[i+1:]
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t':
+			return ' '
+		case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// cleanLines applies clean to every line.
+func cleanLines(lines []string) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = clean(l)
+	}
+	return out
+}
+
+// fit truncates s to w cells, marking a cut with an ellipsis.
+func fit(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	return ansi.Truncate(s, w, "…")
+}
+
+// pad fits s to exactly w cells.
+func pad(s string, w int) string {
+	s = fit(s, w)
+	return s + strings.Repeat(" ", max(0, w-ansi.StringWidth(s)))
+}
+
+// wrap breaks s into lines of at most w cells, at spaces where it can.
+func wrap(s string, w int) []string {
+	if w <= 0 {
+		return nil
+	}
+	var out []string
+	line := ""
+	for _, word := range strings.Fields(s) {
+		for ansi.StringWidth(word) > w {
+			if line != "" {
+				out, line = append(out, line), ""
+			}
+			head := ansi.Truncate(word, w, "")
+			if head == "" { // a rune wider than w
+				head = string([]rune(word)[:1])
+			}
+			out, word = append(out, head), word[len(head):]
+		}
+		switch {
+		case line == "":
+			line = word
+		case ansi.StringWidth(line)+1+ansi.StringWidth(word) <= w:
+			line += " " + word
+		default:
+			out, line = append(out, line), word
+		}
+	}
+	if line != "" {
+		out = append(out, line)
+	}
+	return out
+}
+
+// hardWrap cuts s into pieces of w cells (for log lines, where spaces are
+// not special).
+func hardWrap(s string, w int) []string {
+	if ansi.StringWidth(s) <= w || w <= 0 {
+		return []string{s}
+	}
+	var out []string
+	for ansi.StringWidth(s) > w {
+		head := ansi.Truncate(s, w, "")
+		if head == "" { // a rune wider than w
+			break
+		}
+		out, s = append(out, head), s[len(head):]
+	}
+	return append(out, s)
+}
+
+// statusLines lays the status line out in at most maxLines lines of w cells.
+// A long status splits after its first ": " before anywhere else, so that a
+// hint such as "resume with bottle resume ID" stays whole on one line.
+func statusLines(s string, w, maxLines int) []string {
+	if ansi.StringWidth(s) <= w {
+		return []string{s}
+	}
+	var lines []string
+	if head, tail, ok := strings.Cut(s, ": "); ok && ansi.StringWidth(head)+1 <= w {
+		lines = []string{head + ":"}
+		for _, l := range wrap(tail, w-2) {
+			lines = append(lines, "  "+l)
+		}
+	} else {
+		lines = wrap(s, w)
+	}
+	for i := range lines {
+		lines[i] = fit(lines[i], w)
+	}
+	if len(lines) > maxLines {
+		lines = lines[:maxLines]
+		lines[maxLines-1] = fit(lines[maxLines-1]+" …", w)
+	}
+	return lines
+}
+
+// age is a short duration for the table: 42s, 5m, 3h, 12d.
+func age(since, now time.Time) string {
+	if since.IsZero() {
+		return "-"
+	}
+	d := now.Sub(since)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", max(0, int(d.Seconds())))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}
+
+// formatDetails renders audit details as " k=v" pairs in key order, with
+// multi-line values (approved Dockerfile lines) joined by "; ".
+func formatDetails(d map[string]string) string {
+	ks := make([]string, 0, len(d))
+	for k := range d {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	var b strings.Builder
+	for _, k := range ks {
+		v := strings.Join(strings.Split(strings.TrimSpace(d[k]), "\n"), "; ")
+		if strings.ContainsRune(v, ' ') {
+			v = fmt.Sprintf("%q", v)
+		}
+		fmt.Fprintf(&b, " %s=%s", k, v)
+	}
+	return clean(b.String())
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
