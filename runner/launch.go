@@ -160,9 +160,6 @@ func (r *Runner) run(ctx context.Context, s *session, opts LaunchOptions) (res *
 		r.emit(EventCleaned, id, s.bottle.Name, "")
 	}()
 
-	if err := s.dir.ClearPreserved(); err != nil {
-		return res, err
-	}
 	spec, err := r.prepare(ctx, s, opts)
 	if err != nil {
 		return res, err
@@ -174,6 +171,13 @@ func (r *Runner) run(ctx context.Context, s *session, opts LaunchOptions) (res *
 		return res, withRange(fmt.Errorf("create bottle %s: %w", id, err), s.bottle.DeclRange)
 	}
 	if err := r.restore(ctx, s, inst.ID); err != nil {
+		return res, err
+	}
+	// Every launch clears a leftover marker, so that an old approval never
+	// keeps state alive past a later normal end. It is cleared only now that
+	// the bottle is ready to start: a resume that fails to build or copy
+	// keeps its state, and the operator can try again.
+	if err := s.dir.ClearPreserved(); err != nil {
 		return res, err
 	}
 	event := "launch"

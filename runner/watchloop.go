@@ -62,7 +62,7 @@ func (r *Runner) Watch(ctx context.Context, opts WatchOptions) error {
 	werr := make(chan error, 1)
 	go func() { werr <- watch.Run(ctx, r.Home.StateRoot(), watch.DefaultOptions, batches) }()
 
-	w := &watcher{r: r, opts: opts, inflight: map[string]bool{}, seen: map[string]bool{}}
+	w := &watcher{r: r, opts: opts, inflight: map[string]bool{}, seen: map[string]bool{}, failed: map[string]string{}}
 	defer w.wg.Wait()
 	tick := time.NewTicker(opts.Rescan)
 	defer tick.Stop()
@@ -92,6 +92,9 @@ type watcher struct {
 	mu       sync.Mutex
 	inflight map[string]bool
 	seen     map[string]bool // request ids already reported
+	// failed remembers the per-bottle Dockerfile a resume failed on, so a
+	// broken approval is reported once rather than retried every scan.
+	failed map[string]string
 }
 
 // scan looks at every identity: resume the ready ones, report new requests.
@@ -123,7 +126,7 @@ func (w *watcher) scan(ctx context.Context) {
 				w.r.emit(EventRequest, id, md.Bottle, p.ID+"\t"+p.Reason)
 			}
 		}
-		if dir.ResumeReady(md) {
+		if dir.ResumeReady(md) && !w.failedOn(id, dir.DockerfileHash()) {
 			w.start(ctx, id)
 		}
 	}
@@ -149,10 +152,17 @@ func (w *watcher) start(ctx context.Context, id string) {
 		// the moment its session closes: go round without waiting for the
 		// next scan.
 		for ctx.Err() == nil {
+			hash := ""
+			if dir, derr := w.r.Home.Dir(id); derr == nil {
+				hash = dir.DockerfileHash()
+			}
 			err := w.resume(ctx, id)
 			if err != nil {
-				if !errors.Is(err, ErrNotReady) {
-					w.r.emit(EventWatchError, id, "", err.Error())
+				if !errors.Is(err, ErrNotReady) && ctx.Err() == nil {
+					w.mu.Lock()
+					w.failed[id] = hash
+					w.mu.Unlock()
+					w.r.emit(EventWatchError, id, "", err.Error()+" (the state is kept; fix the cause and run bottle resume "+id+")")
 				}
 				return
 			}
@@ -161,6 +171,13 @@ func (w *watcher) start(ctx context.Context, id string) {
 			}
 		}
 	}()
+}
+
+func (w *watcher) failedOn(id, hash string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	h, ok := w.failed[id]
+	return ok && h == hash
 }
 
 func (w *watcher) ready(id string) bool {
