@@ -63,10 +63,16 @@ func (b *Backend) Run(ctx context.Context, id string, stdio backend.IO) (int, er
 		// smolvm's own failures also exit 1: only the guest's exit file
 		// proves the code is the agent's.
 		st, serr := b.agentState(ctx, id)
-		if serr != nil || st.state != backend.StateExited {
+		switch {
+		case serr == nil && st.state == backend.StateExited:
+			code = st.code
+		case serr != nil && b.stoppedMeanwhile(ctx, id):
+			// A Stop (e.g. `bottle stop` from elsewhere) ended the agent;
+			// Stop recorded how.
+			return b.hostExitCode(id), nil
+		default:
 			return -1, newError(args, res)
 		}
-		code = st.code
 	}
 	b.writeHostExit(id, code)
 	return code, nil
@@ -190,6 +196,12 @@ func isCLIFailure(stderr string) bool {
 	last := lines[len(lines)-1]
 	return strings.HasPrefix(last, "Error: ") &&
 		(notFoundRE.MatchString(last) || strings.Contains(last, "is not running"))
+}
+
+// stoppedMeanwhile reports whether the machine exists but is not running.
+func (b *Backend) stoppedMeanwhile(ctx context.Context, id string) bool {
+	m, err := b.status(ctx, id)
+	return err == nil && m.State != "running"
 }
 
 // ensureRunning boots a stopped machine; Create leaves it running already.

@@ -69,7 +69,7 @@ func sweepFakeContainers(root string) {
 		}
 		var ids []string
 		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-			if id, r, ok := strings.Cut(line, " "); ok && strings.HasPrefix(r, root) {
+			if id, r, ok := strings.Cut(line, " "); ok && (r == root || strings.HasPrefix(r, root+"/")) {
 				ids = append(ids, id)
 			}
 		}
