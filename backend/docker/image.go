@@ -72,6 +72,7 @@ func (b *Backend) build(ctx context.Context, img backend.Image, p backend.Progre
 	case err != nil && !isNotFound(err):
 		return "", wrap(err, "inspect image %s", tag)
 	}
+	replaced := info.ID // "" when the tag is new
 
 	labels := map[string]string{backend.LabelManaged: "true", LabelContentHash: hash}
 	if identity := tagIdentity(tag); identity != "" {
@@ -86,16 +87,25 @@ func (b *Backend) build(ctx context.Context, img backend.Image, p backend.Progre
 		pw.CloseWithError(err)
 		archived <- err
 	}()
-	buildErr := b.runBuild(ctx, pr, tag, labels, p)
+	built, buildErr := b.runBuild(ctx, pr, tag, labels, p)
 	// Unblocks the archiver when the engine stopped reading early.
 	pr.CloseWithError(errBuildDone)
-	if err := <-archived; err != nil && !errors.Is(err, errBuildDone) {
-		// The archiver's error says what went wrong; the engine's would
-		// only say the upload broke.
+	// A closed pipe only means the engine stopped reading: its own error
+	// says why. Any other archiver error (an unreadable file) is the cause,
+	// where the engine would only report a truncated upload.
+	if err := <-archived; err != nil && !errors.Is(err, errBuildDone) && !errors.Is(err, io.ErrClosedPipe) {
 		return "", fmt.Errorf("build image %s: %w", tag, err)
 	}
 	if buildErr != nil {
 		return "", buildErr
+	}
+	if replaced != "" && built != "" && built != replaced {
+		// The tag moved (a per-bottle Dockerfile gained approved lines):
+		// drop the image it held so approvals do not pile up images. Best
+		// effort and never forced: the engine refuses while a container
+		// uses it or while it is a parent of the new one (a cached step),
+		// and either way it is gc's to collect later.
+		_, _ = b.c.ImageRemove(ctx, replaced, image.RemoveOptions{PruneChildren: true})
 	}
 	return tag, nil
 }
@@ -103,7 +113,9 @@ func (b *Backend) build(ctx context.Context, img backend.Image, p backend.Progre
 // errBuildDone stops a build context upload that the engine no longer reads.
 var errBuildDone = errors.New("build finished")
 
-func (b *Backend) runBuild(ctx context.Context, body io.Reader, tag string, labels map[string]string, p backend.Progress) error {
+// runBuild runs one legacy build and returns the built image's ID (or "" if
+// the engine did not announce it).
+func (b *Backend) runBuild(ctx context.Context, body io.Reader, tag string, labels map[string]string, p backend.Progress) (string, error) {
 	resp, err := b.c.ImageBuild(ctx, body, build.ImageBuildOptions{
 		Tags:       []string{tag},
 		Dockerfile: buildctx.DockerfileName,
@@ -117,13 +129,14 @@ func (b *Backend) runBuild(ctx context.Context, body io.Reader, tag string, labe
 		Version: build.BuilderV1,
 	})
 	if err != nil {
-		return wrap(err, "build image %s", tag)
+		return "", wrap(err, "build image %s", tag)
 	}
 	defer resp.Body.Close()
-	if _, err := readStream(resp.Body, p); err != nil {
-		return fmt.Errorf("build image %s: %w", tag, err)
+	id, err := readStream(resp.Body, p)
+	if err != nil {
+		return "", fmt.Errorf("build image %s: %w", tag, err)
 	}
-	return nil
+	return id, nil
 }
 
 // SaveImage writes the image ref as a `docker save` tar archive to w; the

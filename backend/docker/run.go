@@ -15,6 +15,10 @@ import (
 // has ended and all of its output has been written. Cancelling ctx detaches
 // (the agent keeps running) and returns ctx's error.
 func (b *Backend) Run(ctx context.Context, id string, streams backend.IO) (int, error) {
+	// Ends the wait request and the resize forwarding when Run returns,
+	// whichever way it returns.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	info, err := b.c.ContainerInspect(ctx, id)
 	if err != nil {
 		return -1, wrap(err, "run %s", id)
