@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -26,22 +27,35 @@ func TestUser(t *testing.T) {
 	e.must(os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644), "write Dockerfile")
 	ref, err := e.b.EnsureImage(e.ctx, backend.Image{Dockerfile: filepath.Join(dir, "Dockerfile"), Context: dir}, nil)
 	e.must(err, "EnsureImage")
-	argv := []string{"sh", "-c", `echo "$(id -u) $HOME $BOTTLE_IDENTITY"`}
-	for _, c := range []struct{ user, want string }{
-		{"agent", "1000 /home/agent u-named\n"},
-		{"1000:1000", "1000 /home/agent"},
-		{"", "0 "},
+	argv := []string{"sh", "-c", `echo "$(id -u) $(id -g) $HOME $BOTTLE_IDENTITY"`}
+	for i, c := range []struct {
+		image, user, home, want string
+	}{
+		{ref, "agent", "", "1000 1000 /home/agent u-0\n"},
+		{ref, "1000:1000", "", "1000 1000 /home/agent u-1\n"},
+		// No passwd entry: added for su, with the bottle's HOME.
+		{ref, "1234:1235", "/home/x", "1234 1235 /home/x u-2\n"},
+		// busybox:latest has no /etc/passwd at all (the demo's case).
+		{"busybox:latest", "1000:1000", "/home/agent", "1000 1000 /home/agent u-3\n"},
+		{ref, "", "", "0 0 /root u-4\n"},
+		{ref, "nobody-here", "", ""},
 	} {
-		identity := "u-named"
-		if c.user != "agent" {
-			identity = "u-" + strings.NewReplacer(":", "x").Replace(c.user) + "x"
+		identity := fmt.Sprintf("u-%d", i)
+		env := []string{"BOTTLE_IDENTITY=" + identity}
+		if c.home != "" {
+			env = append(env, "HOME="+c.home)
 		}
-		id := e.create(backend.Spec{Identity: identity, Image: ref, User: c.user, Command: argv,
-			Env: []string{"BOTTLE_IDENTITY=" + identity}})
+		id := e.create(backend.Spec{Identity: identity, Image: c.image, User: c.user, Command: argv, Env: env})
 		var out, errOut bytes.Buffer
 		code, err := e.b.Run(e.ctx, id, backend.IO{Stdout: &out, Stderr: &errOut})
-		if err != nil || code != 0 || !strings.HasPrefix(out.String(), c.want) {
-			t.Errorf("user %q: %d %v stdout %q stderr %q; want prefix %q", c.user, code, err, out.String(), errOut.String(), c.want)
+		if c.want == "" {
+			if err != nil || code != 126 || !strings.Contains(errOut.String(), "not in the image's /etc/passwd") {
+				t.Errorf("unknown user: %d %v %q", code, err, errOut.String())
+			}
+			continue
+		}
+		if err != nil || code != 0 || out.String() != c.want {
+			t.Errorf("user %q: %d %v stdout %q stderr %q; want %q", c.user, code, err, out.String(), errOut.String(), c.want)
 		}
 	}
 }

@@ -57,7 +57,8 @@ func TestLauncher(t *testing.T) {
 		!strings.Contains(got, "-v u='agent'") || !strings.Contains(got, "/etc/passwd' >&2; exit 126") {
 		t.Errorf("launcher for a named user:\n%s", got)
 	}
-	if got := launcher([]string{"x"}, "1000:2000"); !strings.Contains(got, "setpriv --reuid=1000 --regid=2000") {
+	if got := launcher([]string{"x"}, "1000:2000"); !strings.Contains(got, "setpriv --reuid=1000 --regid=2000") ||
+		!strings.Contains(got, `echo "bottle-1000:x:1000:2000:bottle agent:${HOME:-/}:/bin/sh" >> /etc/passwd`) {
 		t.Errorf("launcher for a numeric user:\n%s", got)
 	}
 	if got := launcher([]string{"x"}, "root"); strings.Contains(got, "su ") {
