@@ -122,6 +122,7 @@ type Error struct {
 	kind   error
 }
 
+// Error says which smolvm command failed and what smolvm printed.
 func (e *Error) Error() string {
 	msg := strings.TrimSpace(e.Stderr)
 	if msg == "" {

@@ -170,7 +170,7 @@ func (b *Backend) Leftovers(ctx context.Context) ([]backend.Resource, error) {
 	for _, m := range ms {
 		if m.managed() {
 			out = append(out, backend.Resource{Kind: "machine", ID: m.Name, Name: m.Name,
-				Identity: m.Labels[backend.LabelIdentity]})
+				Identity: m.Labels[backend.LabelIdentity], Labels: m.Labels})
 		}
 	}
 	return out, nil

@@ -41,7 +41,9 @@ type Options struct {
 	PollInterval time.Duration
 }
 
-// Backend runs bottles as smolvm machines through the smolvm CLI.
+// Backend runs bottles as smolvm machines through the smolvm CLI. It keeps
+// no state of its own in memory (smolvm, the guest and DataDir hold it), so
+// one Backend may be used from several goroutines and processes at once.
 type Backend struct {
 	bin     string
 	images  ImageSource
