@@ -28,6 +28,9 @@ const (
 	LabelIdentity = "dev.bottle.identity"
 	LabelBottle   = "dev.bottle.bottle"
 	LabelAgent    = "dev.bottle.agent"
+	// LabelHome tells apart the bottles of different BOTTLE_HOMEs sharing
+	// one engine, so that gc in one never removes another's.
+	LabelHome = "dev.bottle.home"
 )
 
 // Errors backends map their engine's errors onto; callers test with errors.Is.
@@ -49,6 +52,9 @@ type Image struct {
 	// for a per-bottle Dockerfile). When empty the builder tags by content
 	// hash so that an unchanged Dockerfile and context are not rebuilt.
 	Tag string
+	// Labels are put on a built image (e.g. backend.LabelHome on a
+	// per-bottle image), besides the ones the backend adds itself.
+	Labels map[string]string
 }
 
 // Mount is a host directory made visible inside a bottle.
@@ -216,6 +222,7 @@ type Resource struct {
 	ID       string
 	Name     string
 	Identity string
+	Labels   map[string]string
 }
 
 // InstanceName is the name every backend gives the instance of an identity.

@@ -40,7 +40,9 @@ func (r *Runner) GC(ctx context.Context, backends []string) ([]string, error) {
 
 func (r *Runner) gcBackend(ctx context.Context, be backend.Backend) ([]string, error) {
 	var removed []string
-	insts, err := be.List(ctx, map[string]string{backend.LabelManaged: "true"})
+	// Only this BOTTLE_HOME's bottles: another home's have no state dir
+	// here, yet they are not leftovers.
+	insts, err := be.List(ctx, map[string]string{backend.LabelManaged: "true", backend.LabelHome: r.Home.ID()})
 	if err != nil {
 		return nil, err
 	}
@@ -61,6 +63,9 @@ func (r *Runner) gcBackend(ctx context.Context, be backend.Backend) ([]string, e
 		return removed, errors.Join(append(errs, err)...)
 	}
 	for _, rs := range res {
+		if h, ok := rs.Labels[backend.LabelHome]; ok && h != r.Home.ID() {
+			continue
+		}
 		if d, err := r.Home.Dir(rs.Identity); err == nil && d.Exists() {
 			continue
 		}

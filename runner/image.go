@@ -42,7 +42,10 @@ func (r *Runner) bottleImage(ctx context.Context, s *session, p backend.Progress
 	if err != nil {
 		return "", err
 	}
-	ref, err := s.be.EnsureImage(ctx, backend.Image{Dockerfile: s.dir.DockerfilePath(), Context: empty, Tag: tag}, p)
+	ref, err := s.be.EnsureImage(ctx, backend.Image{
+		Dockerfile: s.dir.DockerfilePath(), Context: empty, Tag: tag,
+		Labels: map[string]string{backend.LabelHome: r.Home.ID()},
+	}, p)
 	if err != nil {
 		return "", fmt.Errorf("build the per-bottle Dockerfile %s: %w", s.dir.DockerfilePath(), err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 
 	"github.com/docker/docker/api/types/build"
@@ -74,7 +75,9 @@ func (b *Backend) build(ctx context.Context, img backend.Image, p backend.Progre
 	}
 	replaced := info.ID // "" when the tag is new
 
-	labels := map[string]string{backend.LabelManaged: "true", LabelContentHash: hash}
+	labels := map[string]string{}
+	maps.Copy(labels, img.Labels)
+	labels[backend.LabelManaged], labels[LabelContentHash] = "true", hash
 	if identity := tagIdentity(tag); identity != "" {
 		labels[backend.LabelIdentity] = identity
 	}

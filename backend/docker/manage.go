@@ -195,7 +195,7 @@ func (b *Backend) Leftovers(ctx context.Context) ([]backend.Resource, error) {
 	}
 	var out []backend.Resource
 	for _, n := range nets {
-		out = append(out, backend.Resource{Kind: "network", ID: n.ID, Name: n.Name, Identity: n.Labels[backend.LabelIdentity]})
+		out = append(out, backend.Resource{Kind: "network", ID: n.ID, Name: n.Name, Identity: n.Labels[backend.LabelIdentity], Labels: n.Labels})
 	}
 	imgs, err := b.c.ImageList(ctx, image.ListOptions{Filters: f})
 	if err != nil {
@@ -206,7 +206,7 @@ func (b *Backend) Leftovers(ctx context.Context) ([]backend.Resource, error) {
 		if len(im.RepoTags) > 0 {
 			name = im.RepoTags[0]
 		}
-		out = append(out, backend.Resource{Kind: "image", ID: im.ID, Name: name, Identity: im.Labels[backend.LabelIdentity]})
+		out = append(out, backend.Resource{Kind: "image", ID: im.ID, Name: name, Identity: im.Labels[backend.LabelIdentity], Labels: im.Labels})
 	}
 	return out, nil
 }

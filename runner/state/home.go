@@ -1,6 +1,8 @@
 package state
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -31,6 +33,13 @@ func HomeFromEnv(getenv func(string) string) (Home, error) {
 		}
 	}
 	return Home{Path: filepath.Join(h, ".bottle")}, nil
+}
+
+// ID is a short stable name for this home, put on every resource its
+// bottles create (backend.LabelHome).
+func (h Home) ID() string {
+	sum := sha256.Sum256([]byte(h.Path))
+	return hex.EncodeToString(sum[:6])
 }
 
 // StateRoot is the folder that holds one directory per identity.
