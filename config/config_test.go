@@ -65,7 +65,7 @@ func TestValidFixtures(t *testing.T) {
 		file: "minimal.hcl",
 		want: &Config{
 			Agents:  map[string]*Agent{"shell": shell},
-			Bottles: []*Bottle{{Name: "main", Agent: shell, Backend: "docker"}},
+			Bottles: []*Bottle{{Name: "main", Agent: shell, Backend: "docker", Network: true}},
 		},
 		launch: map[string]*Launch{"main": {}},
 	}, {
@@ -78,7 +78,7 @@ func TestValidFixtures(t *testing.T) {
 					Path: filepath.Join(dir, "project"), Copy: true, Target: "/src",
 					Exclude: []string{"node_modules", ".git/objects"},
 				},
-				CPUs: 1.5, Memory: "1.5GiB", MemoryBytes: 1610612736,
+				CPUs: 1.5, Memory: "1.5GiB", MemoryBytes: 1610612736, Network: true,
 			}, {
 				Name: "reviewer", Agent: plain, Backend: "docker",
 				Cwd: &Cwd{Path: dir, Target: "/workspace"},
@@ -111,7 +111,7 @@ func TestValidFixtures(t *testing.T) {
 		file: "functions.hcl",
 		want: &Config{
 			Agents:  map[string]*Agent{"f": f},
-			Bottles: []*Bottle{{Name: "f", Agent: f, Backend: "docker"}},
+			Bottles: []*Bottle{{Name: "f", Agent: f, Backend: "docker", Network: true}},
 			Variables: []*Variable{
 				{Name: "name", Type: cty.DynamicPseudoType, Value: cty.StringVal("world"), Source: SourceDefault},
 			},

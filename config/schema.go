@@ -61,6 +61,7 @@ var bottleSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "agent", Required: true},
 		{Name: "backend"},
+		{Name: "network"},
 		{Name: "env"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{

@@ -34,6 +34,9 @@ type Bottle struct {
 	// zero when unset.
 	Memory      string
 	MemoryBytes int64
+	// Network gives the bottle outbound network access (default true:
+	// agents talk to their model's API). false cuts it off entirely.
+	Network bool
 
 	// BackendRange is the backend argument, or the block header when the
 	// backend is not set in the block.
@@ -89,6 +92,15 @@ func (l *loader) decodeBottle(rb *rawBottle) (*Bottle, hcl.Diagnostics) {
 		b.Backend, b.BackendRange = BackendDocker, rb.block.DefRange
 		if v, ok := l.env(BackendEnv); ok && v != "" {
 			b.Backend, b.BackendFromEnv = v, true
+		}
+	}
+
+	b.Network = true
+	if a := attrs["network"]; a != nil {
+		val, d := l.decodeAttr(a, cty.Bool, ctx, rb.rng)
+		diags = append(diags, d...)
+		if !d.HasErrors() && val.IsKnown() && !val.IsNull() {
+			b.Network = val.True()
 		}
 	}
 

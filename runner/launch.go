@@ -258,7 +258,7 @@ func (r *Runner) prepare(ctx context.Context, s *session, opts LaunchOptions) (*
 		Identity: id, Bottle: s.bottle.Name, Agent: agent.Name, Image: image, Command: argv,
 		Env: envList(env), Workdir: agent.Workdir, User: agent.User,
 		CPUs: s.bottle.CPUs, MemoryBytes: s.bottle.MemoryBytes,
-		Network: true, TTY: opts.TTY, OpenStdin: opts.IO.Stdin != nil,
+		Network: s.bottle.Network, TTY: opts.TTY, OpenStdin: opts.IO.Stdin != nil,
 		Labels: map[string]string{backend.LabelHome: r.Home.ID()},
 		Mounts: []backend.Mount{
 			{Source: helper, Target: GuestRunDir, ReadOnly: true},

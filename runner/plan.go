@@ -139,7 +139,10 @@ func (r *Runner) planBottle(b *config.Bottle) (*BottlePlan, error) {
 		Identity: pattern + " " + Unknown, Container: "bottle-" + pattern,
 		StateDir: r.Home.StateRoot() + "/" + pattern, Workdir: a.Workdir, User: a.User,
 		CPUs: b.CPUs, MemoryBytes: b.MemoryBytes, Transcript: a.Transcript, Env: []EnvPlan{},
-		Network: "bottle-" + pattern,
+		Network: "bottle-" + pattern + " (outbound)",
+	}
+	if !b.Network {
+		bp.Network = "none (network = false)"
 	}
 	switch {
 	case b.BackendFromEnv:

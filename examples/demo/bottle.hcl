@@ -43,6 +43,8 @@ agent "demo" {
 
 bottle "demo" {
   agent = agent.demo
+  # The demo works offline; a real agent needs its model's API (the default).
+  network = false
 
   cwd {
     path   = "project"

@@ -17,6 +17,7 @@ bottle "other" {
 bottle "late" {
   agent   = agent.claude
   backend = session.identity # ERROR: Session values not allowed here
+  network = "sometimes" # ERROR: Incorrect attribute value type
   env = {
     ID = session.id
   }

@@ -66,6 +66,7 @@ bottle "fixer" {
 }
 
 bottle "reviewer" {
-  agent = agent.plain
+  agent   = agent.plain
+  network = false
   cwd {}
 }
