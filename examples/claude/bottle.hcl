@@ -17,11 +17,17 @@ variable "task" {
 locals {
   # All of Claude Code's state (transcripts, settings, credentials) in one folder.
   config_dir = "/home/agent/.claude"
+  # How the agent asks for what its image lacks (the capability loop).
+  capabilities = join(" ", [
+    "You run in a sandbox. If you need a tool or package that is not installed,",
+    "run /run/bottle/bottle-request --reason 'why' --run 'apt-get update && apt-get install -y PKG' --wait.",
+    "When it is approved this sandbox is rebuilt with it and you are resumed in this conversation.",
+  ])
 }
 
 agent "claude" {
   dockerfile     = "Dockerfile"
-  command        = ["claude", "-p", var.task, "--session-id", session.id, "--permission-mode", "bypassPermissions"]
+  command        = ["claude", "-p", var.task, "--session-id", session.id, "--permission-mode", "bypassPermissions", "--append-system-prompt", local.capabilities]
   resume_command = ["claude", "-p", "Carry on with the task.", "--resume", session.id, "--permission-mode", "bypassPermissions"]
   transcript     = local.config_dir
   workdir        = "/workspace"
