@@ -1,0 +1,55 @@
+package backend_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestImportsFlowDownward enforces the layering of STYLE.md §2 on the
+// non-test imports of every package: config knows nothing of runners or
+// backends, the runner knows backends only through this package's interface,
+// backends never see HCL, and only backend/docker talks to the Docker client.
+func TestImportsFlowDownward(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, "github.com/bottle-dev/bottle/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	const mod = "github.com/bottle-dev/bottle/"
+	rules := []struct {
+		pkg       string // prefix of the importing package
+		forbidden []string
+	}{
+		{mod + "config", []string{mod + "runner", mod + "backend", mod + "cmd", "github.com/docker/", "github.com/fsnotify/"}},
+		{mod + "runner", []string{mod + "cmd", mod + "backend/docker", mod + "backend/smolvm", mod + "backend/fake", "github.com/docker/docker/client"}},
+		{mod + "backend", []string{mod + "config", mod + "runner", mod + "cmd", "github.com/hashicorp/hcl", "github.com/zclconf/go-cty"}},
+		{mod + "backend/smolvm", []string{mod + "backend/docker", "github.com/docker/"}},
+		{mod + "backend/buildctx", []string{"github.com/docker/docker/client"}},
+	}
+	checked := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg, imports := fields[0], fields[1:]
+		for _, imp := range imports {
+			if imp == "github.com/docker/docker/client" && pkg != mod+"backend/docker" {
+				t.Errorf("%s imports the Docker client; only backend/docker may", pkg)
+			}
+		}
+		for _, r := range rules {
+			if pkg != r.pkg && !strings.HasPrefix(pkg, r.pkg+"/") {
+				continue
+			}
+			checked++
+			for _, imp := range imports {
+				for _, f := range r.forbidden {
+					if (imp == f || strings.HasPrefix(imp, f)) && !strings.HasPrefix(imp, pkg) {
+						t.Errorf("%s imports %s, which its layer must not", pkg, imp)
+					}
+				}
+			}
+		}
+	}
+	if checked < 5 {
+		t.Fatalf("checked only %d packages; go list output changed?\n%s", checked, out)
+	}
+}
