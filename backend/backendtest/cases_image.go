@@ -92,7 +92,8 @@ func testImagePerBottle(h *harness) {
 	h.t.Cleanup(func() { h.removeLeftovers(identity) })
 	dir := h.t.TempDir()
 	df := filepath.Join(dir, "Dockerfile")
-	img := backend.Image{Dockerfile: df, Context: dir, Tag: tag}
+	const extra = "dev.bottle.test-image-label"
+	img := backend.Image{Dockerfile: df, Context: dir, Tag: tag, Labels: map[string]string{extra: identity}}
 
 	writeFile(h, df, h.dockerfile("RUN echo v1 > /version"))
 	ref, err := h.b.EnsureImage(h.ctx, img, nil)
@@ -127,8 +128,12 @@ func testImagePerBottle(h *harness) {
 	}
 	left, err := h.b.Leftovers(h.ctx)
 	h.must(err, "Leftovers")
-	if !slices.ContainsFunc(left, func(r backend.Resource) bool { return r.Kind == "image" && r.Identity == identity }) {
-		h.t.Errorf("Leftovers has no image of %s: %+v", identity, left)
+	i := slices.IndexFunc(left, func(r backend.Resource) bool { return r.Kind == "image" && r.Identity == identity })
+	if i < 0 {
+		h.t.Fatalf("Leftovers has no image of %s: %+v", identity, left)
+	}
+	if got := left[i].Labels; got[extra] != identity || got[backend.LabelManaged] != "true" {
+		h.t.Errorf("per-bottle image labels %v: want Image.Labels and the managed label", got)
 	}
 }
 

@@ -16,7 +16,8 @@ import (
 // Options describes the engine under test.
 type Options struct {
 	// Image is an image the engine already has, with busybox-style tools
-	// (sh, cat, ls, readlink, sleep, test). The suite never pulls.
+	// (sh, cat, ls, mkdir, touch, readlink, sleep, seq, stty, test, true).
+	// The suite never pulls.
 	Image string
 	// Labels go on every bottle the suite creates, and (as LABEL lines) on
 	// every image it builds, so that a TestMain can remove what one run
