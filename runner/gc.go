@@ -63,7 +63,9 @@ func (r *Runner) gcBackend(ctx context.Context, be backend.Backend) ([]string, e
 		return removed, errors.Join(append(errs, err)...)
 	}
 	for _, rs := range res {
-		if h, ok := rs.Labels[backend.LabelHome]; ok && h != r.Home.ID() {
+		// Only what this home labelled: another home's (or an unlabelled)
+		// network or image is not ours to judge.
+		if rs.Labels[backend.LabelHome] != r.Home.ID() {
 			continue
 		}
 		if d, err := r.Home.Dir(rs.Identity); err == nil && d.Exists() {

@@ -21,7 +21,7 @@ type pendingRequest struct {
 func (e *e2e) waitRequest(identity string) pendingRequest {
 	e.t.Helper()
 	var got pendingRequest
-	e.waitFor("a pending request from "+identity, time.Minute, func() bool {
+	e.waitForOr("a pending request from "+identity, 2*time.Minute, func() bool {
 		r := e.mustRun("requests", "--json")
 		var doc struct {
 			Requests []pendingRequest `json:"requests"`
@@ -36,6 +36,11 @@ func (e *e2e) waitRequest(identity string) pendingRequest {
 			}
 		}
 		return false
+	}, func() string {
+		if e.dump != nil {
+			return e.dump()
+		}
+		return ""
 	})
 	return got
 }

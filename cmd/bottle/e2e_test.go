@@ -28,6 +28,8 @@ type e2e struct {
 	dir  string
 	be   *docker.Backend
 	env  []string
+	// dump shows the output of the last bottle started in the background.
+	dump func() string
 }
 
 func newE2E(t *testing.T) *e2e {
@@ -157,12 +159,23 @@ func (e *e2e) leftovers(identity string) []string {
 // waitFor polls cond until it holds or the deadline passes.
 func (e *e2e) waitFor(what string, d time.Duration, cond func() bool) {
 	e.t.Helper()
+	e.waitForOr(what, d, cond, nil)
+}
+
+// waitForOr is waitFor that adds dump() to the failure, to show what the
+// bottle printed.
+func (e *e2e) waitForOr(what string, d time.Duration, cond func() bool, dump func() string) {
+	e.t.Helper()
 	deadline := time.Now().Add(d)
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for !cond() {
 		if time.Now().After(deadline) {
-			e.t.Fatalf("timed out after %s waiting for %s", d, what)
+			more := ""
+			if dump != nil {
+				more = "\n" + dump()
+			}
+			e.t.Fatalf("timed out after %s waiting for %s%s", d, what, more)
 		}
 		select {
 		case <-tick.C:

@@ -41,6 +41,7 @@ func (e *e2e) applyInBackground(args ...string) (string, func() result) {
 		}
 		return id != ""
 	})
+	e.dump = func() string { return "apply stdout:\n" + out.String() + "\napply stderr:\n" + errb.String() }
 	return id, func() result {
 		_ = c.Wait()
 		return result{out.String(), errb.String(), c.ProcessState.ExitCode()}
@@ -159,10 +160,13 @@ while [ "$(ls $q/*.answer.json 2>/dev/null | wc -l)" -lt 4 ]; do sleep 0.2; done
 cat $q/*.answer.json; echo still-running`
 	id, wait := e.applyInBackground("--var", "script="+script)
 	dir := filepath.Join(e.home, "state", id)
-	e.waitFor("the hostile requests to be answered", time.Minute, func() bool {
+	e.waitForOr("the hostile requests to be answered", 2*time.Minute, func() bool {
 		e.mustRun("requests")
 		data, _ := os.ReadFile(filepath.Join(dir, "audit.jsonl"))
 		return strings.Count(string(data), "request_rejected") >= 4
+	}, func() string {
+		data, _ := os.ReadFile(filepath.Join(dir, "audit.jsonl"))
+		return e.dump() + "\naudit:\n" + string(data)
 	})
 	r := wait()
 	if r.code != 0 {
