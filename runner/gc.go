@@ -165,11 +165,7 @@ func (r *Runner) Logs(ctx context.Context, identity string, follow bool, w io.Wr
 	if err != nil {
 		return err
 	}
-	name := backend.Docker
-	if md, err := dir.ReadMetadata(); err == nil {
-		name = md.BackendName()
-	}
-	be, err := r.backend(name)
+	be, err := r.backendOf(dir)
 	if err != nil {
 		return err
 	}

@@ -83,6 +83,17 @@ func (r *Runner) backend(name string) (backend.Backend, error) {
 	return r.Backend(name)
 }
 
+// backendOf returns the backend that runs identity dir, as its metadata
+// records it: a missing field, or missing or unreadable metadata, means
+// docker (the backward-compatible default).
+func (r *Runner) backendOf(dir *state.Dir) (backend.Backend, error) {
+	name := backend.Docker
+	if md, err := dir.ReadMetadata(); err == nil {
+		name = md.BackendName()
+	}
+	return r.backend(name)
+}
+
 // cleanupContext is the context teardown and final writes run under: it
 // survives the cancellation of ctx, for a bounded time.
 func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {

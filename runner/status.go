@@ -136,11 +136,7 @@ func (r *Runner) Destroy(ctx context.Context, identity string) error {
 		_, err := r.Home.Open(identity)
 		return err
 	}
-	name := backend.Docker
-	if md, err := dir.ReadMetadata(); err == nil {
-		name = md.BackendName()
-	}
-	be, err := r.backend(name)
+	be, err := r.backendOf(dir)
 	if err != nil {
 		return err
 	}
