@@ -6,7 +6,6 @@ import (
 	"os"
 
 	"github.com/bottle-dev/bottle/backend"
-	"github.com/bottle-dev/bottle/backend/buildctx"
 )
 
 // agentImage builds or pulls the agent's own image and returns its reference.
@@ -26,9 +25,10 @@ func (r *Runner) agentImage(ctx context.Context, s *session, p backend.Progress)
 	return ref, nil
 }
 
-// bottleImage builds the per-bottle Dockerfile a capability approval wrote.
-// Its tag is unique per identity and carries the content hash, so an
-// unchanged Dockerfile is not rebuilt and a changed one always is.
+// bottleImage builds the per-bottle Dockerfile a capability approval wrote,
+// tagged bottle/<identity> (unique per identity). The backend labels the
+// build with its content hash: an unchanged Dockerfile is not rebuilt, a
+// changed one always is, and the image it replaces is dropped.
 func (r *Runner) bottleImage(ctx context.Context, s *session, p backend.Progress) (string, error) {
 	// The per-bottle Dockerfile starts FROM an image and only adds
 	// instructions that need no files, so its context is an empty folder:
@@ -38,12 +38,8 @@ func (r *Runner) bottleImage(ctx context.Context, s *session, p backend.Progress
 		return "", fmt.Errorf("build context: %w", err)
 	}
 	defer os.RemoveAll(empty)
-	tag, err := bottleImageTag(s.dir.Identity, s.dir.DockerfilePath(), empty)
-	if err != nil {
-		return "", err
-	}
 	ref, err := s.be.EnsureImage(ctx, backend.Image{
-		Dockerfile: s.dir.DockerfilePath(), Context: empty, Tag: tag,
+		Dockerfile: s.dir.DockerfilePath(), Context: empty, Tag: "bottle/" + s.dir.Identity,
 		Labels: map[string]string{backend.LabelHome: r.Home.ID()},
 	}, p)
 	if err != nil {
@@ -52,13 +48,16 @@ func (r *Runner) bottleImage(ctx context.Context, s *session, p backend.Progress
 	return ref, nil
 }
 
-func bottleImageTag(identity, dockerfile, context string) (string, error) {
-	h, err := buildctx.Hash(dockerfile, context)
+// dropImages removes the per-bottle images of identity once its state is
+// gone: nothing can resume it any more.
+func dropImages(ctx context.Context, be backend.Backend, identity string) {
+	res, err := be.Leftovers(ctx)
 	if err != nil {
-		return "", fmt.Errorf("hash %s: %w", dockerfile, err)
+		return
 	}
-	if len(h) > 12 {
-		h = h[:12]
+	for _, rs := range res {
+		if rs.Kind == "image" && rs.Identity == identity {
+			_ = be.RemoveResource(ctx, rs)
+		}
 	}
-	return "bottle/" + identity + ":" + h, nil
 }

@@ -157,6 +157,9 @@ func (r *Runner) run(ctx context.Context, s *session, opts LaunchOptions) (res *
 			err = errors.Join(err, rerr)
 			return
 		}
+		if s.meta.Image != s.meta.BaseImage {
+			dropImages(cctx, s.be, id)
+		}
 		r.emit(EventCleaned, id, s.bottle.Name, "")
 	}()
 
