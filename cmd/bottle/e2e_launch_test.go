@@ -38,6 +38,7 @@ bottle "box" {
 `
 
 func TestApplyDemoRunsToCompletion(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	demo, err := filepath.Abs("../../examples/demo")
 	if err != nil {
@@ -59,6 +60,7 @@ func TestApplyDemoRunsToCompletion(t *testing.T) {
 }
 
 func TestApplyExitCodeIsTheAgents(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	e.write("bottle.hcl", busyboxAgent)
 	r := e.run("apply", "--auto-approve", "--var", "script=echo out; echo err >&2; exit 7")
@@ -73,6 +75,7 @@ func TestApplyExitCodeIsTheAgents(t *testing.T) {
 }
 
 func TestApplyAsksUnlessAutoApprove(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	e.write("bottle.hcl", busyboxAgent)
 	c, out, _ := e.cmd(t.Context(), "apply")
@@ -87,6 +90,7 @@ func TestApplyAsksUnlessAutoApprove(t *testing.T) {
 }
 
 func TestParallelAppliesGetDistinctIdentities(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	e.write("bottle.hcl", busyboxAgent)
 	const n = 16
@@ -149,6 +153,7 @@ func (e *e2e) startRunning(script string) (string, func() (result, error), *os.P
 }
 
 func TestInterruptTearsTheBottleDown(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	e.write("bottle.hcl", busyboxAgent)
 	id, wait, proc := e.startRunning("sleep 300")
@@ -173,6 +178,7 @@ func TestInterruptTearsTheBottleDown(t *testing.T) {
 }
 
 func TestKillThenGCLeavesNothing(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	e.write("bottle.hcl", busyboxAgent)
 	id, wait, proc := e.startRunning("sleep 300")
@@ -194,6 +200,7 @@ func TestKillThenGCLeavesNothing(t *testing.T) {
 }
 
 func TestDetachedApplyThenStop(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	e.write("bottle.hcl", busyboxAgent)
 	r := e.mustRun("apply", "--auto-approve", "--detach", "--var", "script=echo detached-out; sleep 300")
@@ -232,6 +239,7 @@ func TestDetachedApplyThenStop(t *testing.T) {
 }
 
 func TestBadInputsGiveClearErrors(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	e.write("bottle.hcl", busyboxAgent)
 	for _, id := range []string{"../x", "", "UPPER-abcde", strings.Repeat("a", 60) + "-abcde"} {

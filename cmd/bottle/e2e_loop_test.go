@@ -80,6 +80,7 @@ bottle "loop" {
 // bottle back on the new image with its transcript and workspace, even from a
 // metadata.json written before the backend field existed.
 func TestApproveThenResumeByHand(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	e.write("bottle.hcl", loopAgent)
 	e.write("project/README", "hello\n")
@@ -167,6 +168,7 @@ func stripBackend(t *testing.T, path string) {
 // not cost the bottle its transcript: the resume fails, the state stays
 // preserved, and bottle ls says so.
 func TestFailedResumeKeepsTheState(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	e.write("bottle.hcl", busyboxAgent)
 	id, wait := e.applyInBackground("--var", `script=mkdir -p /home/agent/t; echo kept > /home/agent/t/log; /run/bottle/bottle-request --reason broken --run "exit 3" --wait; sleep 300`)

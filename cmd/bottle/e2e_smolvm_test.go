@@ -87,6 +87,7 @@ func (e *e2e) demo() {
 }
 
 func TestSmolmachinesDemoFullSession(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	e.withSmolvm()
 	e.demo()
@@ -107,6 +108,7 @@ func TestSmolmachinesDemoFullSession(t *testing.T) {
 // a watch started without BOTTLE_BACKEND resumes the bottle on smolmachines
 // (from its metadata) with its transcript.
 func TestSmolmachinesCapabilityLoop(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	e.withSmolvm()
 	e.demo()
@@ -131,6 +133,7 @@ func TestSmolmachinesCapabilityLoop(t *testing.T) {
 // preserved smolmachines bottle side by side; one watch resumes each on the
 // backend its metadata records.
 func TestWatchResumesEachOnItsOwnBackend(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	e.withSmolvm()
 	e.demo()

@@ -13,6 +13,7 @@ import (
 // TestApplyOnATerminal: with a terminal on stdin, the agent gets a real
 // terminal of the same size, and input typed on ours reaches it.
 func TestApplyOnATerminal(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	e.write("bottle.hcl", busyboxAgent)
 	c, _, _ := e.cmd(t.Context(), "apply", "--auto-approve", "--var", `script=tty; stty size; read line; echo "got:$line"`)

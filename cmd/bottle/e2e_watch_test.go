@@ -60,6 +60,7 @@ func (e *e2e) waitGone(id string) {
 // end on the demo agent: request, approve, preserved teardown, watch resumes
 // on the new image with the transcript, the agent uses the new tool.
 func TestWatchResumesTheDemoAfterApproval(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	demo, err := filepath.Abs("../../examples/demo")
 	if err != nil {
@@ -91,6 +92,7 @@ func TestWatchResumesTheDemoAfterApproval(t *testing.T) {
 }
 
 func TestDenyKeepsTheBottleRunning(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	e.write("bottle.hcl", busyboxAgent)
 	id, wait := e.applyInBackground("--var", `script=/run/bottle/bottle-request --reason "want curl" --run "apk add curl" --wait || echo carrying-on; echo finished`)
@@ -130,6 +132,7 @@ bottle "layers" {
 `
 
 func TestSecondApprovalRunsTheLoopAgain(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	e.write("bottle.hcl", twoLayerAgent)
 	wout, _ := e.startWatch()
@@ -149,6 +152,7 @@ func TestSecondApprovalRunsTheLoopAgain(t *testing.T) {
 }
 
 func TestHostileRequestsAreRejected(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	e.write("bottle.hcl", busyboxAgent)
 	script := `q=/run/bottle/queue

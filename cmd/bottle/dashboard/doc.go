@@ -15,3 +15,6 @@
 // command in cmd/bottle wires the real runner, the file watch on the state
 // root and the terminal together.
 package dashboard
+
+// bubbletea must not query the terminal at start-up; see noquery.
+import _ "github.com/bottle-dev/bottle/cmd/bottle/dashboard/internal/noquery"
