@@ -11,12 +11,14 @@ import (
 )
 
 // TestApplyOnATerminal: with a terminal on stdin, the agent gets a real
-// terminal of the same size, and input typed on ours reaches it.
+// terminal of the same size, and input typed on ours reaches it. The size is
+// set right after the start (engines before API 1.42 take no size at
+// create), so the agent waits for it as a real one would get SIGWINCH.
 func TestApplyOnATerminal(t *testing.T) {
 	t.Parallel()
 	e := newE2E(t)
 	e.write("bottle.hcl", busyboxAgent)
-	c, _, _ := e.cmd(t.Context(), "apply", "--auto-approve", "--var", `script=tty; stty size; read line; echo "got:$line"`)
+	c, _, _ := e.cmd(t.Context(), "apply", "--auto-approve", "--var", `script=tty; until s=$(stty size 2>/dev/null) && [ "$s" != "0 0" ]; do sleep 0.1; done; echo "size $s"; read line; echo "got:$line"`)
 	c.Stdout, c.Stderr = nil, nil // all three on the terminal
 	ptmx, err := pty.StartWithSize(c, &pty.Winsize{Rows: 33, Cols: 101})
 	if err != nil {
@@ -39,7 +41,7 @@ func TestApplyOnATerminal(t *testing.T) {
 	}()
 	text := func() string { mu.Lock(); defer mu.Unlock(); return screen.String() }
 	e.waitForOr("the agent's terminal size", 2*time.Minute, func() bool {
-		return strings.Contains(text(), "33 101")
+		return strings.Contains(text(), "size 33 101")
 	}, text)
 	if _, err := ptmx.Write([]byte("hello\r")); err != nil {
 		t.Fatal(err)
