@@ -1,0 +1,225 @@
+package fake
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/bottle-dev/bottle/backend"
+)
+
+// start runs the main process with the given streams (nil ones go to the
+// log only); gates are closed when the run ends.
+func (in *Instance) start(a Agent, stdin io.Reader, stdout, stderr io.Writer, gates ...*gate) (*agentRun, error) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.removed {
+		return nil, fmt.Errorf("start %s: %w", in.name, backend.ErrNotFound)
+	}
+	if in.state == backend.StateRunning {
+		return nil, fmt.Errorf("start %s: already running: %w", in.name, backend.ErrConflict)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &agentRun{ctx: ctx, cancel: cancel, done: make(chan struct{}), gates: gates}
+	in.run, in.state, in.exit = r, backend.StateRunning, 0
+	in.notify()
+
+	logw := &logWriter{in: in}
+	out, errw := teeTo(stdout, logw), teeTo(stderr, logw)
+	if in.spec.TTY {
+		// A terminal merges the streams and turns "\n" into "\r\n".
+		out = &crlfWriter{w: out}
+		errw = out
+	}
+	if stdin == nil {
+		stdin = strings.NewReader("")
+	}
+	go func() {
+		code := a(ctx, in, backend.IO{Stdin: stdin, Stdout: out, Stderr: errw})
+		in.finish(r, code)
+	}()
+	return r, nil
+}
+
+func teeTo(w io.Writer, log io.Writer) io.Writer {
+	if w == nil {
+		return log
+	}
+	return io.MultiWriter(w, log)
+}
+
+// Shell is the agent of images that have none: it runs the instance's
+// Spec.Command (or the image's CMD) with the fake's shell. Custom agents
+// may call it to run the command after doing their own part.
+func Shell(ctx context.Context, in *Instance, streams backend.IO) int {
+	argv := in.spec.Command
+	if len(argv) == 0 {
+		argv = in.cmd
+	}
+	if len(argv) == 0 {
+		return 0
+	}
+	return in.shell(ctx, in.env, in.workdir).runArgv(argv, in.streams(streams))
+}
+
+func (in *Instance) shell(ctx context.Context, env []string, workdir string) *shell {
+	sh := newShell(ctx, in.fs, env, workdir)
+	if in.spec.TTY {
+		sh.term = in.termSize
+	}
+	return sh
+}
+
+func (in *Instance) streams(io backend.IO) streams {
+	tty := in.spec.TTY
+	return streams{in: bufio.NewReader(orEmpty(io.Stdin)), out: orDiscard(io.Stdout), err: orDiscard(io.Stderr), inTTY: tty, outTTY: tty, errTTY: tty}
+}
+
+// runArgv runs one command line and returns its exit status.
+func (sh *shell) runArgv(argv []string, st streams) int {
+	code, err := sh.call(argv, st)
+	var ee exitError
+	switch {
+	case errors.As(err, &ee):
+		return ee.code
+	case err != nil:
+		return 137
+	}
+	return code
+}
+
+func orEmpty(r io.Reader) io.Reader {
+	if r == nil {
+		return strings.NewReader("")
+	}
+	return r
+}
+
+func orDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
+}
+
+// Run starts the main process attached to streams and returns its exit
+// code. Cancelling ctx detaches: the process keeps running and nothing
+// more is written to streams.
+func (b *Backend) Run(ctx context.Context, id string, streams backend.IO) (int, error) {
+	if err := b.begin(Call{Op: OpRun, ID: id}); err != nil {
+		return -1, err
+	}
+	in, err := b.lookup(id)
+	if err != nil {
+		return -1, fmt.Errorf("run: %w", err)
+	}
+	out, errw := &gate{w: streams.Stdout}, &gate{w: streams.Stderr}
+	var stdin io.Reader
+	if in.spec.OpenStdin {
+		stdin = streams.Stdin
+	}
+	r, err := in.start(b.agentFor(in.spec.Image), stdin, out, errw, out, errw)
+	if err != nil {
+		return -1, err
+	}
+	if in.spec.TTY && streams.Resize != nil {
+		go func() {
+			for {
+				select {
+				case ts, ok := <-streams.Resize:
+					if !ok {
+						return
+					}
+					in.setTerm(ts)
+				case <-r.done:
+					return
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	select {
+	case <-r.done:
+		return r.code, nil
+	case <-ctx.Done():
+		out.close()
+		errw.close()
+		return -1, ctx.Err()
+	}
+}
+
+// Start starts the main process detached; its output goes to the log.
+// Starting a running instance does nothing, as with Docker.
+func (b *Backend) Start(ctx context.Context, id string) error {
+	if err := b.begin(Call{Op: OpStart, ID: id}); err != nil {
+		return err
+	}
+	in, err := b.lookup(id)
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	_, err = in.start(b.agentFor(in.spec.Image), nil, nil, nil)
+	if errors.Is(err, backend.ErrConflict) {
+		return nil
+	}
+	return err
+}
+
+// Wait blocks until the main process has ended and returns its code.
+func (b *Backend) Wait(ctx context.Context, id string) (int, error) {
+	if err := b.begin(Call{Op: OpWait, ID: id}); err != nil {
+		return -1, err
+	}
+	in, err := b.lookup(id)
+	if err != nil {
+		return -1, fmt.Errorf("wait: %w", err)
+	}
+	for {
+		in.mu.Lock()
+		state, code, removed, ch := in.state, in.exit, in.removed, in.changed
+		in.mu.Unlock()
+		switch {
+		case state == backend.StateExited:
+			return code, nil
+		case removed:
+			return -1, fmt.Errorf("wait %s: %w", id, backend.ErrNotFound)
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return -1, ctx.Err()
+		}
+	}
+}
+
+// Exec runs argv with the fake's shell inside the running instance.
+func (b *Backend) Exec(ctx context.Context, id string, spec backend.ExecSpec) (int, error) {
+	if err := b.begin(Call{Op: OpExec, ID: id, Argv: spec.Argv}); err != nil {
+		return -1, err
+	}
+	in, err := b.lookup(id)
+	if err != nil {
+		return -1, fmt.Errorf("exec: %w", err)
+	}
+	in.mu.Lock()
+	r, state := in.run, in.state
+	in.mu.Unlock()
+	if state != backend.StateRunning {
+		return -1, fmt.Errorf("exec in %s: the instance is not running", id)
+	}
+	if len(spec.Argv) == 0 {
+		return -1, fmt.Errorf("exec in %s: no command", id)
+	}
+	// The command dies with the instance.
+	ectx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(r.ctx, cancel)
+	defer stop()
+	sh := in.shell(ectx, mergeEnv(in.env, spec.Env), firstNonEmpty(spec.Workdir, in.workdir))
+	st := streams{in: bufio.NewReader(orEmpty(spec.Stdin)), out: orDiscard(spec.Stdout), err: orDiscard(spec.Stderr)}
+	return sh.runArgv(spec.Argv, st), nil
+}
