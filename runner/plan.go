@@ -147,7 +147,9 @@ func (r *Runner) planBottle(b *config.Bottle) (*BottlePlan, error) {
 	switch {
 	case b.BackendFromEnv:
 		bp.BackendSource = "BOTTLE_BACKEND"
-	case b.BackendRange.Filename != "":
+	// config points BackendRange at the block header when the block sets
+	// no backend: only an attribute of its own is "bottle.hcl".
+	case b.BackendRange.Filename != "" && b.BackendRange != b.DeclRange:
 		bp.BackendSource = "bottle.hcl"
 	default:
 		bp.BackendSource = "default"

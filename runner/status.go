@@ -107,10 +107,13 @@ func (r *Runner) Stop(ctx context.Context, identity string) (preserved bool, err
 	if err != nil {
 		return false, err
 	}
+	// Recorded before the teardown: once the instance is gone, an owning
+	// session removes the dir, and an append then would re-create a file
+	// in it and make that removal fail.
+	_ = dir.Audit("stop", map[string]string{"reason": "bottle stop"})
 	if err := be.Remove(ctx, backend.InstanceName(identity)); err != nil {
 		return false, fmt.Errorf("stop %s: %w", identity, err)
 	}
-	_ = dir.Audit("stop", map[string]string{"reason": "bottle stop"})
 	lock, err := r.Home.TryLockOwner(identity)
 	if errors.Is(err, state.ErrLocked) {
 		return dir.IsPreserved(), nil // the owner decides
