@@ -70,17 +70,15 @@ func Run(ctx context.Context, root string, opts Options, out chan<- []string) er
 		select {
 		case <-ctx.Done():
 			return nil
-		case err, ok := <-w.Errors:
+		case _, ok := <-w.Errors:
 			if !ok {
 				return nil
 			}
-			if errors.Is(err, fsnotify.ErrEventOverflow) {
-				// Events were lost: report the root so the consumer
-				// rescans everything.
-				batch[root] = true
-				continue
-			}
-			return fmt.Errorf("watch %s: %w", root, err)
+			// Events were lost (an overflow), or a watched folder went
+			// away under inotify (EINVAL): neither may end the watch.
+			// Report the root so the consumer rescans everything.
+			batch[root] = true
+			continue
 		case ev, ok := <-w.Events:
 			if !ok {
 				return nil
@@ -90,7 +88,7 @@ func Run(ctx context.Context, root string, opts Options, out chan<- []string) er
 			}
 			if ev.Op.Has(fsnotify.Create) {
 				if depth, ok := depthOf(root, ev.Name); ok && depth < 2 {
-					if fi, err := os.Lstat(ev.Name); err == nil && fi.IsDir() {
+					if fi, err := os.Lstat(ev.Name); err == nil && fi.IsDir() && watched(depth+1, ev.Name) {
 						// A new identity dir (or its queue): watch it and
 						// report what it already holds.
 						_ = add(w, ev.Name, depth+1)
@@ -137,11 +135,23 @@ func add(w *fsnotify.Watcher, dir string, depth int) error {
 		return nil
 	}
 	for _, e := range entries {
-		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
-			_ = add(w, filepath.Join(dir, e.Name()), depth+1)
+		p := filepath.Join(dir, e.Name())
+		if e.IsDir() && watched(depth+1, p) {
+			_ = add(w, p, depth+1)
 		}
 	}
 	return nil
+}
+
+// watched says which folders are watched: the identity dirs below the root
+// and their queue. Snapshot folders (transcript/, workspace/) are replaced
+// wholesale by approvals and hold nothing a watcher acts on.
+func watched(depth int, path string) bool {
+	name := filepath.Base(path)
+	if strings.HasPrefix(name, ".") {
+		return false
+	}
+	return depth == 1 || (depth == 2 && name == "queue")
 }
 
 func depthOf(root, path string) (int, bool) {
