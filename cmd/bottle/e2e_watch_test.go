@@ -114,14 +114,16 @@ func TestDenyKeepsTheBottleRunning(t *testing.T) {
 const twoLayerAgent = `
 agent "box" {
   image = "busybox:latest"
-  command = ["sh", "-c", "/run/bottle/bottle-request --reason one --run 'echo 1 > /etc/layer-one' --wait; sleep 300"]
+  transcript = "/home/agent/t"
+  command = ["sh", "-c", "mkdir -p /home/agent/t; echo first >> /home/agent/t/log; /run/bottle/bottle-request --reason one --run 'echo 1 > /etc/layer-one' --wait; sleep 300"]
   resume_command = ["sh", "-c", <<-EOT
+    echo resumed >> /home/agent/t/log
     if [ ! -f /etc/layer-two ]; then
       echo "have layer one: $(cat /etc/layer-one)"
       /run/bottle/bottle-request --reason two --run 'echo 2 > /etc/layer-two' --wait
       sleep 300
     fi
-    echo "both layers: $(cat /etc/layer-one) $(cat /etc/layer-two)"
+    echo "both layers: $(cat /etc/layer-one) $(cat /etc/layer-two), transcript: $(cat /home/agent/t/log | tr '\n' ' ')"
   EOT
   ]
 }
@@ -146,7 +148,7 @@ func TestSecondApprovalRunsTheLoopAgain(t *testing.T) {
 	})
 	e.mustRun("approve", id, e.waitRequest(id).ID)
 	e.waitFor("the second resume", 2*time.Minute, func() bool {
-		return strings.Contains(wout.String(), id+" | both layers: 1 2")
+		return strings.Contains(wout.String(), id+" | both layers: 1 2, transcript: first resumed resumed")
 	})
 	e.waitGone(id)
 }
