@@ -99,28 +99,65 @@ func (b *Bottle) Launch(s Session) (*Launch, hcl.Diagnostics) {
 	return out, diags
 }
 
-// evalCommand evaluates a list-of-strings expression of a launch.
-func evalCommand(expr hcl.Expression, name string, ctx *hcl.EvalContext, within hcl.Range) ([]Value, hcl.Diagnostics) {
+// launchEval is what evalCommand and evalEnv share: the value evaluated and
+// unmarked, where its sensitive parts are, and how to report a bad part.
+type launchEval struct {
+	expr   hcl.Expression
+	ctx    *hcl.EvalContext
+	within hcl.Range
+	diags  hcl.Diagnostics
+	val    cty.Value
+	all    bool
+	keys   map[string]bool
+	// done means there is nothing to convert (errors, or a null value).
+	done bool
+}
+
+// evalLaunch evaluates expr; nil when there is no expression.
+func evalLaunch(expr hcl.Expression, ctx *hcl.EvalContext, within hcl.Range) *launchEval {
 	if expr == nil {
-		return nil, nil
+		return nil
 	}
+	e := &launchEval{expr: expr, ctx: ctx, within: within}
 	val, diags := expr.Value(ctx)
+	e.diags = diags
 	if diags.HasErrors() || val.IsNull() {
-		return nil, diags
-	}
-	bad := func(summary, detail string, subject hcl.Range) hcl.Diagnostics {
-		return append(diags, &hcl.Diagnostic{
-			Severity:    hcl.DiagError,
-			Summary:     summary,
-			Detail:      detail,
-			Subject:     subject.Ptr(),
-			Context:     within.Ptr(),
-			Expression:  expr,
-			EvalContext: ctx,
-		})
+		e.done = true
+		return e
 	}
 	uv, pvm := val.UnmarkDeepWithPaths()
-	all, keys := sensitivePaths(pvm)
+	e.val = uv
+	e.all, e.keys = sensitivePaths(pvm)
+	return e
+}
+
+func (e *launchEval) diagnostics() hcl.Diagnostics {
+	if e == nil {
+		return nil
+	}
+	return e.diags
+}
+
+// bad is the diagnostics so far plus one error pointing at subject.
+func (e *launchEval) bad(summary, detail string, subject hcl.Range) hcl.Diagnostics {
+	return append(e.diags, &hcl.Diagnostic{
+		Severity:    hcl.DiagError,
+		Summary:     summary,
+		Detail:      detail,
+		Subject:     subject.Ptr(),
+		Context:     e.within.Ptr(),
+		Expression:  e.expr,
+		EvalContext: e.ctx,
+	})
+}
+
+// evalCommand evaluates a list-of-strings expression of a launch.
+func evalCommand(expr hcl.Expression, name string, ctx *hcl.EvalContext, within hcl.Range) ([]Value, hcl.Diagnostics) {
+	e := evalLaunch(expr, ctx, within)
+	if e == nil || e.done {
+		return nil, e.diagnostics()
+	}
+	diags, bad, uv, all, keys := e.diags, e.bad, e.val, e.all, e.keys
 	list, err := convert.Convert(uv, cty.List(cty.String))
 	if err != nil {
 		return nil, bad("Invalid "+name,
@@ -151,26 +188,11 @@ func evalCommand(expr hcl.Expression, name string, ctx *hcl.EvalContext, within 
 // evalEnv evaluates a map-of-strings expression of a launch. Its names must
 // be known when planning; only values may wait for the session.
 func evalEnv(expr hcl.Expression, ctx *hcl.EvalContext, within hcl.Range) (map[string]Value, hcl.Diagnostics) {
-	if expr == nil {
-		return nil, nil
+	e := evalLaunch(expr, ctx, within)
+	if e == nil || e.done {
+		return nil, e.diagnostics()
 	}
-	val, diags := expr.Value(ctx)
-	if diags.HasErrors() || val.IsNull() {
-		return nil, diags
-	}
-	bad := func(summary, detail string, subject hcl.Range) hcl.Diagnostics {
-		return append(diags, &hcl.Diagnostic{
-			Severity:    hcl.DiagError,
-			Summary:     summary,
-			Detail:      detail,
-			Subject:     subject.Ptr(),
-			Context:     within.Ptr(),
-			Expression:  expr,
-			EvalContext: ctx,
-		})
-	}
-	uv, pvm := val.UnmarkDeepWithPaths()
-	all, keys := sensitivePaths(pvm)
+	diags, bad, uv, all, keys := e.diags, e.bad, e.val, e.all, e.keys
 	m, err := convert.Convert(uv, cty.Map(cty.String))
 	if err != nil {
 		return nil, bad("Invalid env", fmt.Sprintf("env must be a map of strings, such as { NAME = \"value\" }: %s.", err), badElemRange(uv, expr, ctx))
