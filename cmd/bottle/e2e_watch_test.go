@@ -163,7 +163,8 @@ printf '{"id":"multi","kind":"capability","reason":"r","dockerfile":["RUN true\\
 printf '{"id":"from","kind":"capability","reason":"r","dockerfile":["FROM evil"]}' > $q/from.json
 ln -s /etc/passwd $q/link.json
 while [ "$(ls $q/*.answer.json 2>/dev/null | wc -l)" -lt 4 ]; do sleep 0.2; done
-cat $q/*.answer.json; echo still-running`
+cat $q/*.answer.json; echo still-running
+while [ ! -f $q/done ]; do sleep 0.2; done`
 	id, wait := e.applyInBackground("--var", "script="+script)
 	dir := filepath.Join(e.home, "state", id)
 	e.waitForOr("the hostile requests to be answered", 2*time.Minute, func() bool {
@@ -174,6 +175,11 @@ cat $q/*.answer.json; echo still-running`
 		data, _ := os.ReadFile(filepath.Join(dir, "audit.jsonl"))
 		return e.dump() + "\naudit:\n" + string(data)
 	})
+	// The agent waits for this file, so the audit log above was read while
+	// the bottle still ran.
+	if err := os.WriteFile(filepath.Join(dir, "queue", "done"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	r := wait()
 	if r.code != 0 {
 		t.Fatalf("apply: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
