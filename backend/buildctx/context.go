@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"time"
 
 	"github.com/moby/patternmatcher/ignorefile"
@@ -28,9 +30,20 @@ const dockerignoreName = ".dockerignore"
 // Dockerfile as DockerfileName. The .dockerignore sent along also names
 // DockerfileName, so the daemon drops that copy before `COPY . …` sees it.
 func Context(ctx context.Context, dockerfile, contextDir string, w io.Writer) error {
+	return ContextWithLabels(ctx, dockerfile, contextDir, nil, w)
+}
+
+// ContextWithLabels is Context with one LABEL instruction appended to the
+// Dockerfile it sends. The legacy builder turns every build-time label into
+// a step of its own, each with an intermediate container; one line costs one
+// step. The content hash (Hash) is of the Dockerfile as written, without it.
+func ContextWithLabels(ctx context.Context, dockerfile, contextDir string, labels map[string]string, w io.Writer) error {
 	src, err := readSources(dockerfile, contextDir)
 	if err != nil {
 		return err
+	}
+	if len(labels) > 0 {
+		src.dockerfile = appendLabels(src.dockerfile, labels)
 	}
 	tw := newTarWriter(w)
 	wk, err := src.walker(tw.add)
@@ -105,4 +118,24 @@ func (s *sources) walker(fn func(entry) error) (*walker, error) {
 		skip: map[string]bool{DockerfileName: true, dockerignoreName: true},
 		fn:   fn,
 	}, nil
+}
+
+// appendLabels adds one LABEL line with the labels, sorted, quoted.
+func appendLabels(dockerfile []byte, labels map[string]string) []byte {
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b bytes.Buffer
+	b.Write(dockerfile)
+	if len(dockerfile) > 0 && dockerfile[len(dockerfile)-1] != '\n' {
+		b.WriteByte('\n')
+	}
+	b.WriteString("LABEL")
+	for _, k := range keys {
+		fmt.Fprintf(&b, " %s=%s", strconv.Quote(k), strconv.Quote(labels[k]))
+	}
+	b.WriteByte('\n')
+	return b.Bytes()
 }

@@ -1,9 +1,12 @@
 package buildctx
 
 import (
+	"archive/tar"
 	"bytes"
 	"errors"
+	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -73,5 +76,44 @@ func TestContextErrors(t *testing.T) {
 	write(t, filepath.Join(dir, ".dockerignore"), "[\n", 0o644)
 	if err := Context(t.Context(), filepath.Join(dir, "Dockerfile"), dir, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), ".dockerignore") {
 		t.Errorf("bad .dockerignore: %v, want an error naming it", err)
+	}
+}
+
+func TestContextWithLabelsAppendsOneLine(t *testing.T) {
+	dir := t.TempDir()
+	df := filepath.Join(dir, "Dockerfile")
+	if err := os.WriteFile(df, []byte("FROM busybox"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	labels := map[string]string{"b.key": `va"l`, "a.key": "x"}
+	if err := ContextWithLabels(t.Context(), df, dir, labels, &buf); err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(&buf)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatalf("no %s in the context: %v", DockerfileName, err)
+		}
+		if h.Name != DockerfileName {
+			continue
+		}
+		got, _ := io.ReadAll(tr)
+		want := "FROM busybox\nLABEL \"a.key\"=\"x\" \"b.key\"=\"va\\\"l\"\n"
+		if string(got) != want {
+			t.Fatalf("Dockerfile sent:\n%q\nwant\n%q", got, want)
+		}
+		break
+	}
+	h1, err := Hash(df, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(df, []byte("FROM busybox"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if h2, _ := Hash(df, dir); h1 != h2 {
+		t.Fatal("labels changed the content hash")
 	}
 }

@@ -86,11 +86,13 @@ func (b *Backend) build(ctx context.Context, img backend.Image, p backend.Progre
 	pr, pw := io.Pipe()
 	archived := make(chan error, 1)
 	go func() {
-		err := buildctx.Context(ctx, img.Dockerfile, contextDir, pw)
+		// The labels travel as one LABEL line of the Dockerfile rather than
+		// as build options: the legacy builder makes each option a step.
+		err := buildctx.ContextWithLabels(ctx, img.Dockerfile, contextDir, labels, pw)
 		pw.CloseWithError(err)
 		archived <- err
 	}()
-	built, buildErr := b.runBuild(ctx, pr, tag, labels, p)
+	built, buildErr := b.runBuild(ctx, pr, tag, p)
 	// Unblocks the archiver when the engine stopped reading early.
 	pr.CloseWithError(errBuildDone)
 	// A closed pipe only means the engine stopped reading: its own error
@@ -118,11 +120,10 @@ var errBuildDone = errors.New("build finished")
 
 // runBuild runs one legacy build and returns the built image's ID (or "" if
 // the engine did not announce it).
-func (b *Backend) runBuild(ctx context.Context, body io.Reader, tag string, labels map[string]string, p backend.Progress) (string, error) {
+func (b *Backend) runBuild(ctx context.Context, body io.Reader, tag string, p backend.Progress) (string, error) {
 	resp, err := b.c.ImageBuild(ctx, body, build.ImageBuildOptions{
 		Tags:       []string{tag},
 		Dockerfile: buildctx.DockerfileName,
-		Labels:     labels,
 		// Intermediate containers of the legacy builder are never kept,
 		// not even after a failed step, so a build leaves nothing behind.
 		Remove:      true,

@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"io"
+	"time"
 
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
@@ -65,9 +66,16 @@ func (b *Backend) Run(ctx context.Context, id string, streams backend.IO) (int, 
 		return -1, err
 	}
 	// The engine closes the attach stream after the last byte of output; a
-	// result returned before that would lose the end of the output.
+	// result returned before that would lose the end of the output. The
+	// wait is bounded: the attach stream of a force-removed container is
+	// not always closed by older engines.
+	drain := time.NewTimer(outputDrain)
+	defer drain.Stop()
 	select {
 	case <-outDone:
+	case <-drain.C:
+		hj.Close()
+		<-outDone
 	case <-ctx.Done():
 		hj.Close()
 		<-outDone
@@ -75,6 +83,10 @@ func (b *Backend) Run(ctx context.Context, id string, streams backend.IO) (int, 
 	}
 	return code, nil
 }
+
+// outputDrain bounds how long Run waits for the rest of the output once
+// the agent has exited.
+const outputDrain = 5 * time.Second
 
 // copyOutput copies an attach stream to the caller: raw for a TTY (the
 // terminal has merged stdout and stderr), demultiplexed otherwise.
