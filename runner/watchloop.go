@@ -60,7 +60,10 @@ func (r *Runner) Watch(ctx context.Context, opts WatchOptions) error {
 	}
 	batches := make(chan []string)
 	werr := make(chan error, 1)
-	go func() { werr <- watch.Run(ctx, r.Home.StateRoot(), watch.DefaultOptions, batches) }()
+	wopts := watch.DefaultOptions
+	// An approval writes the per-bottle Dockerfile last: act on it at once.
+	wopts.Immediate = []string{state.DockerfileFile}
+	go func() { werr <- watch.Run(ctx, r.Home.StateRoot(), wopts, batches) }()
 
 	w := &watcher{r: r, opts: opts, inflight: map[string]bool{}, seen: map[string]bool{}, failed: map[string]string{}}
 	defer w.wg.Wait()

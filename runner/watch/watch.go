@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +24,10 @@ type Options struct {
 	Quiet time.Duration
 	// MaxDelay caps how long a batch may wait while events keep coming.
 	MaxDelay time.Duration
+	// Immediate names files whose appearance flushes the batch at once,
+	// without waiting for quiet: a trigger written last, by rename, is
+	// complete when it appears.
+	Immediate []string
 }
 
 // DefaultOptions suit the state root.
@@ -96,6 +101,12 @@ func Run(ctx context.Context, root string, opts Options, out chan<- []string) er
 				}
 			}
 			batch[ev.Name] = true
+			if slices.Contains(opts.Immediate, filepath.Base(ev.Name)) {
+				if !flush() {
+					return nil
+				}
+				continue
+			}
 			if quiet == nil {
 				quiet = time.NewTimer(opts.Quiet)
 				maxWait = time.NewTimer(opts.MaxDelay)
