@@ -79,9 +79,11 @@ func cut(id string) (slug, suffix string, ok bool) {
 }
 
 func TestNewIdentityUnique(t *testing.T) {
-	// 36^5 ≈ 6e7 suffixes: 5000 mints collide with probability ≈ 0.2%. A
-	// collision here is far more likely a broken random source.
-	const n = 5000
+	// 36^5 ≈ 6e7 suffixes: n mints collide with probability ≈ n²/(2·6e7),
+	// 3e-4 for 200 (5000 would collide one run in five). A collision here
+	// is far more likely a broken random source. (Launches never rely on
+	// luck: mint retries when the identity's lock or dir is taken.)
+	const n = 200
 	seen := make(map[string]bool, n)
 	chars := map[rune]bool{}
 	for range n {
@@ -98,8 +100,8 @@ func TestNewIdentityUnique(t *testing.T) {
 			chars[r] = true
 		}
 	}
-	// Every base36 character shows up in 25000 draws unless the alphabet
-	// is wrong (probability of missing one ≈ 36·e^-694).
+	// Every base36 character shows up in 1000 draws unless the alphabet
+	// is wrong (probability of missing one ≈ 36·e^-28).
 	if len(chars) != len(base36) {
 		t.Errorf("suffixes used %d distinct characters, want all %d of base36", len(chars), len(base36))
 	}
