@@ -82,7 +82,9 @@ func writeFile(t *testing.T, path, data string) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+	// Temp file and rename, as agents must write requests: a scan racing a
+	// plain write could read half a request and reject it.
+	if err := state.WriteFileAtomic(path, []byte(data), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
