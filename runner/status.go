@@ -131,12 +131,8 @@ func (r *Runner) Stop(ctx context.Context, identity string) (preserved bool, err
 // Destroy tears identity down and removes its state, preserved or not. It
 // waits for an owning session to finish closing first.
 func (r *Runner) Destroy(ctx context.Context, identity string) error {
-	dir, err := r.Home.Dir(identity)
+	dir, err := r.Home.Open(identity)
 	if err != nil {
-		return err
-	}
-	if !dir.Exists() {
-		_, err := r.Home.Open(identity)
 		return err
 	}
 	be, err := r.backendOf(dir)

@@ -697,8 +697,8 @@ bottle "resume" {
 //     precision of either.
 //   - Resume: no watch; bottle resume --detach of the preserved state dir
 //     against docker build + docker run -d, both as wall time; a third arm
-//     also runs the LABEL steps bottle's build adds (each one a step with
-//     an intermediate container in the legacy builder), to show their cost.
+//     also adds the labels bottle's build adds (one LABEL step since
+//     f016ae1; a step per label before), to show their cost.
 func BenchmarkResume(b *testing.B) {
 	bn := newBench(b)
 	dir := b.TempDir()

@@ -5,7 +5,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/bottle-dev/bottle/config"
@@ -87,5 +86,3 @@ func (a *app) lookupEnv(name string) (string, bool) {
 	}
 	return v, true
 }
-
-var _ hcl.Diagnostics
