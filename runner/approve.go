@@ -122,9 +122,15 @@ func (r *Runner) Approve(ctx context.Context, identity, requestID string) (*Appr
 			return nil, fmt.Errorf("approve %s: %w", identity, err)
 		}
 	}
-	dockerfile, err := nextDockerfile(dir, md, req)
+	cur, err := dir.ReadDockerfile()
 	if err != nil {
 		return nil, err
+	}
+	base := ""
+	if cur == "" {
+		if base = firstBase(md); base == "" {
+			return nil, fmt.Errorf("approve %s: metadata records no image to build on", identity)
+		}
 	}
 	if err := dir.MarkPreserved(); err != nil {
 		return nil, err
@@ -135,10 +141,26 @@ func (r *Runner) Approve(ctx context.Context, identity, requestID string) (*Appr
 	if err := dir.WriteAnswer(state.Answer{ID: req.ID, Status: state.AnswerApproved, Reason: "the bottle is rebuilt with it and resumed"}); err != nil {
 		return nil, err
 	}
-	if err := be.Remove(ctx, inst.ID); err != nil && !errors.Is(err, backend.ErrNotFound) {
-		return nil, fmt.Errorf("approve %s: tear down: %w", identity, err)
+	// The first approval also gives the identity a labelled base image,
+	// made while the bottle is torn down: the resume then builds only the
+	// approved lines.
+	labelled := make(chan string, 1)
+	go func() {
+		if base == "" {
+			labelled <- ""
+			return
+		}
+		labelled <- r.labelledBase(ctx, be, identity, base)
+	}()
+	rerr := be.Remove(ctx, inst.ID)
+	if lb := <-labelled; lb != "" {
+		base = lb
+	}
+	if rerr != nil && !errors.Is(rerr, backend.ErrNotFound) {
+		return nil, fmt.Errorf("approve %s: tear down: %w", identity, rerr)
 	}
 	_ = dir.Audit("teardown", map[string]string{"reason": "capability approved"})
+	dockerfile := nextDockerfile(identity, cur, base, req)
 	if err := dir.WriteDockerfile([]byte(dockerfile)); err != nil {
 		return nil, err
 	}
@@ -146,24 +168,21 @@ func (r *Runner) Approve(ctx context.Context, identity, requestID string) (*Appr
 	return &Approval{Identity: identity, Request: req, Dockerfile: dir.DockerfilePath(), WatchRunning: r.Home.WatchRunning()}, nil
 }
 
-// nextDockerfile is the bottle's current Dockerfile plus the approved lines.
-// The first approval starts FROM the image the agent ran on (an image
-// agent's reference, or the content-addressed tag of its built Dockerfile),
-// so the per-bottle Dockerfile builds without the agent's build context.
-func nextDockerfile(dir *state.Dir, md *state.Metadata, req *state.Request) (string, error) {
-	cur, err := dir.ReadDockerfile()
-	if err != nil {
-		return "", err
+// firstBase is the image the bottle ran on before any approval: an image
+// agent's reference, or the content-addressed tag of its built Dockerfile.
+func firstBase(md *state.Metadata) string {
+	if md.BaseImage != "" {
+		return md.BaseImage
 	}
+	return md.Image
+}
+
+// nextDockerfile is the bottle's current Dockerfile cur plus the approved
+// lines. The first approval (cur empty) starts FROM base, so the per-bottle
+// Dockerfile builds without the agent's build context.
+func nextDockerfile(identity, cur, base string, req *state.Request) string {
 	if cur == "" {
-		base := md.BaseImage
-		if base == "" {
-			base = md.Image
-		}
-		if base == "" {
-			return "", fmt.Errorf("approve %s: metadata records no image to build on", dir.Identity)
-		}
-		cur = "# Per-bottle Dockerfile of " + dir.Identity + ", written by bottle approve.\nFROM " + base + "\n"
+		cur = "# Per-bottle Dockerfile of " + identity + ", written by bottle approve.\nFROM " + base + "\n"
 	}
 	var b strings.Builder
 	b.WriteString(strings.TrimRight(cur, "\n"))
@@ -174,7 +193,7 @@ func nextDockerfile(dir *state.Dir, md *state.Metadata, req *state.Request) (str
 		b.WriteString(strings.TrimSpace(l))
 		b.WriteByte('\n')
 	}
-	return b.String(), nil
+	return b.String()
 }
 
 // Deny answers a request "denied"; the bottle keeps running.

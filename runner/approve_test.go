@@ -98,9 +98,17 @@ func TestApproveOrder(t *testing.T) {
 	if err != nil || fi.ModTime().Before(removedAt.Add(-10*time.Millisecond)) {
 		t.Errorf("Dockerfile %v written before the teardown at %v (%v)", fi, removedAt, err)
 	}
-	want := "# Per-bottle Dockerfile of " + id + ", written by bottle approve.\nFROM busybox:latest\n\n# req-1: need req-1\nRUN echo req-1 > /req-1\n"
+	want := "# Per-bottle Dockerfile of " + id + ", written by bottle approve.\nFROM bottle/" + id + ":base\n\n# req-1: need req-1\nRUN echo req-1 > /req-1\n"
 	if got, _ := d.ReadDockerfile(); got != want {
 		t.Errorf("Dockerfile:\n%s\nwant:\n%s", got, want)
+	}
+	// The labelled base the Dockerfile starts from: the image the bottle
+	// ran on, with the identity's labels, so the resume builds only the
+	// approved lines.
+	builds := e.docker.Builds()
+	if len(builds) != 1 || builds[0].Ref != "bottle/"+id+":base" || builds[0].Content != "FROM busybox:latest\n" ||
+		builds[0].Labels[backend.LabelHome] != e.home.ID() || builds[0].Labels[backend.LabelIdentity] != id {
+		t.Errorf("builds of the approval %+v, want bottle/%s:base FROM busybox:latest with the identity's labels", builds, id)
 	}
 	if a := readAnswer(t, d, "req-1"); a.Status != state.AnswerApproved {
 		t.Errorf("answer %+v", a)

@@ -62,6 +62,7 @@ func (r *Runner) gcBackend(ctx context.Context, be backend.Backend) ([]string, e
 	if err != nil {
 		return removed, errors.Join(append(errs, err)...)
 	}
+	var orphans []backend.Resource
 	for _, rs := range res {
 		// Only what this home labelled: another home's (or an unlabelled)
 		// network or image is not ours to judge.
@@ -71,13 +72,13 @@ func (r *Runner) gcBackend(ctx context.Context, be backend.Backend) ([]string, e
 		if d, err := r.Home.Dir(rs.Identity); err == nil && d.Exists() {
 			continue
 		}
-		if err := be.RemoveResource(ctx, rs); err != nil {
-			errs = append(errs, err)
-			continue
-		}
+		orphans = append(orphans, rs)
+	}
+	gone, rerrs := removeResources(ctx, be, orphans)
+	for _, rs := range gone {
 		removed = append(removed, fmt.Sprintf("%s %s %s (%s)", be.Name(), rs.Kind, rs.Name, rs.Identity))
 	}
-	return removed, errors.Join(errs...)
+	return removed, errors.Join(append(errs, rerrs...)...)
 }
 
 // orphan reports whether the instance of identity belongs to nobody.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/bottle-dev/bottle/backend"
 )
@@ -26,26 +27,55 @@ func (r *Runner) agentImage(ctx context.Context, s *session, p backend.Progress)
 }
 
 // bottleImage builds the per-bottle Dockerfile a capability approval wrote,
-// tagged bottle/<identity> (unique per identity). The backend labels the
-// build with its content hash: an unchanged Dockerfile is not rebuilt, a
-// changed one always is, and the image it replaces is dropped.
+// tagged bottle/<identity> (unique per identity); the image it replaces is
+// dropped.
 func (r *Runner) bottleImage(ctx context.Context, s *session, p backend.Progress) (string, error) {
-	// The per-bottle Dockerfile starts FROM an image and only adds
-	// instructions that need no files, so its context is an empty folder:
-	// nothing of the state dir (the queue the agent writes) is sent.
+	ref, err := r.buildFromImage(ctx, s.be, s.dir.DockerfilePath(), perBottleTag(s.dir.Identity), p)
+	if err != nil {
+		return "", fmt.Errorf("build the per-bottle Dockerfile %s: %w", s.dir.DockerfilePath(), err)
+	}
+	return ref, nil
+}
+
+// perBottleTag is the tag of identity's per-bottle image.
+func perBottleTag(identity string) string { return "bottle/" + identity }
+
+// labelledBase makes bottle/<identity>:base, the image base with the
+// identity's labels, and returns its tag. A per-bottle Dockerfile that
+// starts FROM it inherits the labels, so its build runs only the approved
+// lines. It returns "" when the backend cannot build it: the per-bottle
+// build then adds the labels itself, one step more.
+func (r *Runner) labelledBase(ctx context.Context, be backend.Backend, identity, base string) string {
+	dir, err := os.MkdirTemp("", "bottle-base-")
+	if err != nil {
+		return ""
+	}
+	defer os.RemoveAll(dir)
+	df := filepath.Join(dir, "Dockerfile")
+	if err := os.WriteFile(df, []byte("FROM "+base+"\n"), 0o600); err != nil {
+		return ""
+	}
+	ref, err := r.buildFromImage(ctx, be, df, perBottleTag(identity)+":base", nil)
+	if err != nil {
+		return ""
+	}
+	return ref
+}
+
+// buildFromImage builds a Dockerfile that starts FROM an image and only
+// adds instructions that need no files, so its context is an empty folder:
+// nothing next to the Dockerfile (the state dir, with the queue the agent
+// writes) is sent.
+func (r *Runner) buildFromImage(ctx context.Context, be backend.Backend, dockerfile, tag string, p backend.Progress) (string, error) {
 	empty, err := os.MkdirTemp("", "bottle-context-")
 	if err != nil {
 		return "", fmt.Errorf("build context: %w", err)
 	}
 	defer os.RemoveAll(empty)
-	ref, err := s.be.EnsureImage(ctx, backend.Image{
-		Dockerfile: s.dir.DockerfilePath(), Context: empty, Tag: "bottle/" + s.dir.Identity,
+	return be.EnsureImage(ctx, backend.Image{
+		Dockerfile: dockerfile, Context: empty, Tag: tag,
 		Labels: map[string]string{backend.LabelHome: r.Home.ID()},
 	}, p)
-	if err != nil {
-		return "", fmt.Errorf("build the per-bottle Dockerfile %s: %w", s.dir.DockerfilePath(), err)
-	}
-	return ref, nil
 }
 
 // dropImages removes the per-bottle images of identity once its state is
@@ -55,9 +85,35 @@ func dropImages(ctx context.Context, be backend.Backend, identity string) {
 	if err != nil {
 		return
 	}
+	var imgs []backend.Resource
 	for _, rs := range res {
 		if rs.Kind == "image" && rs.Identity == identity {
-			_ = be.RemoveResource(ctx, rs)
+			imgs = append(imgs, rs)
 		}
 	}
+	removeResources(ctx, be, imgs)
+}
+
+// removeResources removes rs and returns what it removed and why the rest
+// was not. An engine refuses to remove an image while a child of it is
+// there (bottle/<identity>:base under bottle/<identity>), and lists them in
+// no useful order: what fails the first pass is tried once more after the
+// others.
+func removeResources(ctx context.Context, be backend.Backend, rs []backend.Resource) ([]backend.Resource, []error) {
+	var removed []backend.Resource
+	var errs []error
+	for pass := 0; pass < 2 && len(rs) > 0; pass++ {
+		var retry []backend.Resource
+		errs = errs[:0]
+		for _, r := range rs {
+			if err := be.RemoveResource(ctx, r); err != nil {
+				retry = append(retry, r)
+				errs = append(errs, err)
+				continue
+			}
+			removed = append(removed, r)
+		}
+		rs = retry
+	}
+	return removed, errs
 }

@@ -103,7 +103,7 @@ func TestResume(t *testing.T) {
 	if s.md == nil || s.md.Launches != 2 || s.md.DockerfileHash != hash || s.md.BaseImage != baseImage {
 		t.Errorf("metadata of the resume %+v", s.md)
 	}
-	builds := e.smol.Builds()
+	builds := perBottleBuilds(e.smol.Builds(), id)
 	if len(builds) != 1 || builds[0].Content != dockerfile || builds[0].Labels[backend.LabelHome] != e.home.ID() {
 		t.Errorf("builds %+v, want the per-bottle Dockerfile, labelled with the home", builds)
 	}
@@ -252,8 +252,20 @@ func TestApproveAgain(t *testing.T) {
 	if n := strings.Count(s.transcript, "launch "); n != 2 {
 		t.Errorf("transcript of the third launch %q: want both earlier launches", s.transcript)
 	}
-	builds := e.docker.Builds()
+	builds := perBottleBuilds(e.docker.Builds(), id)
 	if len(builds) != 2 || builds[0].Content != first || builds[1].Content != second {
 		t.Errorf("builds %+v: want the first, then the second Dockerfile", builds)
 	}
+}
+
+// perBottleBuilds are the builds of identity's per-bottle image, without the
+// labelled base an approval builds.
+func perBottleBuilds(builds []fake.Build, identity string) []fake.Build {
+	var out []fake.Build
+	for _, b := range builds {
+		if b.Ref == "bottle/"+identity {
+			out = append(out, b)
+		}
+	}
+	return out
 }

@@ -125,7 +125,11 @@ func (r *Runner) Stop(ctx context.Context, identity string) (preserved bool, err
 	if dir.IsPreserved() {
 		return true, nil
 	}
-	return false, dir.Remove()
+	if err := dir.Remove(); err != nil {
+		return false, err
+	}
+	dropImages(ctx, be, identity)
+	return false, nil
 }
 
 // Destroy tears identity down and removes its state, preserved or not. It
@@ -147,5 +151,9 @@ func (r *Runner) Destroy(ctx context.Context, identity string) error {
 		return err
 	}
 	defer lock.Unlock()
-	return dir.Remove()
+	if err := dir.Remove(); err != nil {
+		return err
+	}
+	dropImages(ctx, be, identity)
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -100,5 +101,71 @@ func TestPerBottleRebuildDropsOld(t *testing.T) {
 	}
 	if got := runIn(t, b, img.Tag, "cat", "/version"); got != "v2\n" {
 		t.Errorf("/version = %q", got)
+	}
+}
+
+// TestPerBottleInheritsLabels: a per-bottle Dockerfile FROM an image that
+// already has the identity's labels (approve's labelled base) builds only
+// its own steps and still carries the labels; from a base without them, the
+// build adds them as one step.
+func TestPerBottleInheritsLabels(t *testing.T) {
+	b := engine(t)
+	identity := newSpec().Identity
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		for range 2 { // children first, then the base they held
+			left, _ := b.Leftovers(ctx)
+			for _, r := range left {
+				if r.Identity == identity {
+					_ = b.RemoveResource(ctx, r)
+				}
+			}
+		}
+	})
+	dir := t.TempDir()
+	df := filepath.Join(dir, "Dockerfile")
+	home := map[string]string{backend.LabelHome: "home-" + identity}
+	writeDockerfile(t, df)
+	base, err := b.EnsureImage(t.Context(), backend.Image{Dockerfile: df, Context: dir, Tag: "bottle/" + identity + ":base", Labels: home}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	build := func(labels map[string]string) []string {
+		t.Helper()
+		if err := os.WriteFile(df, []byte("FROM "+base+"\nRUN echo "+identity+" > /x\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var steps []string
+		p := backend.ProgressFunc(func(line string) { steps = append(steps, line) })
+		img := backend.Image{Dockerfile: df, Context: dir, Tag: "bottle/" + identity, Labels: labels}
+		if _, err := b.EnsureImage(t.Context(), img, p); err != nil {
+			t.Fatal(err)
+		}
+		info, err := b.c.ImageInspect(t.Context(), img.Tag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range labels {
+			if info.Config.Labels[k] != v {
+				t.Errorf("label %s = %q, want %q", k, info.Config.Labels[k], v)
+			}
+		}
+		if info.Config.Labels[backend.LabelIdentity] != identity || info.Config.Labels[backend.LabelManaged] != "true" {
+			t.Errorf("per-bottle image labels %v, want the identity's", info.Config.Labels)
+		}
+		if got := runIn(t, b, img.Tag, "cat", "/x"); got != identity+"\n" {
+			t.Errorf("/x = %q", got)
+		}
+		return steps
+	}
+	for _, line := range build(home) {
+		if strings.Contains(line, "LABEL") {
+			t.Errorf("a build FROM the labelled base ran a label step: %q", line)
+		}
+	}
+	other := map[string]string{backend.LabelHome: "other-" + identity}
+	if steps := strings.Join(build(other), "\n"); !strings.Contains(steps, "LABEL") {
+		t.Errorf("a build whose base lacks its labels ran no label step:\n%s", steps)
 	}
 }

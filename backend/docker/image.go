@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"path/filepath"
 
 	"github.com/docker/docker/api/types/build"
@@ -81,6 +82,14 @@ func (b *Backend) build(ctx context.Context, img backend.Image, p backend.Progre
 	if identity := tagIdentity(tag); identity != "" {
 		labels[backend.LabelIdentity] = identity
 	}
+	if img.Tag != "" && b.inherits(ctx, img.Dockerfile, labels) {
+		// The base already carries this image's labels (approve made a
+		// labelled base for the identity): the image inherits them, and
+		// the build runs only the Dockerfile's own steps. Without a
+		// content-hash label the tag is rebuilt every time, from the
+		// builder's cache when the Dockerfile did not change.
+		labels = nil
+	}
 	// The context is streamed as the request body while it is being
 	// archived, never held in memory or in a temp file.
 	pr, pw := io.Pipe()
@@ -113,6 +122,30 @@ func (b *Backend) build(ctx context.Context, img backend.Image, p backend.Progre
 		_, _ = b.c.ImageRemove(ctx, replaced, image.RemoveOptions{PruneChildren: true})
 	}
 	return tag, nil
+}
+
+// inherits reports whether the image the Dockerfile starts from carries
+// every one of labels except the content hash. Any doubt (a base only the
+// builder can resolve, an image not there) reads as no.
+func (b *Backend) inherits(ctx context.Context, dockerfile string, labels map[string]string) bool {
+	df, err := os.ReadFile(dockerfile)
+	if err != nil {
+		return false
+	}
+	base := buildctx.BaseImage(df)
+	if base == "" {
+		return false
+	}
+	info, err := b.c.ImageInspect(ctx, base)
+	if err != nil || info.Config == nil {
+		return false
+	}
+	for k, v := range labels {
+		if k != LabelContentHash && info.Config.Labels[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 // errBuildDone stops a build context upload that the engine no longer reads.
