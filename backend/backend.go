@@ -216,6 +216,15 @@ type Backend interface {
 	RemoveResource(ctx context.Context, r Resource) error
 }
 
+// NetworkPreparer is implemented by backends whose Create also makes the
+// bottle's network. PrepareNetwork makes it ahead of Create, from the
+// spec's Identity, Bottle, Agent, Network and Labels only, so that the
+// runner can overlap it with building the image; Create then adopts it, and
+// Remove removes it even when no instance was created.
+type NetworkPreparer interface {
+	PrepareNetwork(ctx context.Context, spec Spec) error
+}
+
 // Resource is a labelled engine resource that is not an instance.
 type Resource struct {
 	Kind     string // "network", "image", "machine", "container"

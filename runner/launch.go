@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/bottle-dev/bottle/backend"
@@ -131,6 +132,9 @@ func (r *Runner) run(ctx context.Context, s *session, opts LaunchOptions) (res *
 	id := s.dir.Identity
 	res = &LaunchResult{Identity: id, Bottle: s.bottle.Name, Backend: s.be.Name()}
 	started := false
+	// The network is made while the image is resolved (a resume's build
+	// takes longer than the network); Create adopts it.
+	network := r.prepareNetwork(ctx, s)
 	// The cleanup decision runs after the launch has fully closed: the
 	// instance is gone and output flushed. It must run on every path,
 	// including errors and interrupts.
@@ -140,10 +144,11 @@ func (r *Runner) run(ctx context.Context, s *session, opts LaunchOptions) (res *
 		}
 		cctx, cancel := cleanupContext(ctx)
 		defer cancel()
-		if started {
+		prepared := network() != errNoNetwork
+		if started || prepared {
 			if terr := s.be.Remove(cctx, backend.InstanceName(id)); terr != nil {
 				err = errors.Join(err, fmt.Errorf("tear down %s: %w", id, terr))
-			} else {
+			} else if started {
 				_ = s.dir.Audit("teardown", nil)
 				r.emit(EventTeardown, id, s.bottle.Name, "")
 			}
@@ -166,6 +171,9 @@ func (r *Runner) run(ctx context.Context, s *session, opts LaunchOptions) (res *
 	spec, err := r.prepare(ctx, s, opts)
 	if err != nil {
 		return res, err
+	}
+	if err := network(); err != nil && err != errNoNetwork {
+		return res, withRange(fmt.Errorf("create bottle %s: %w", id, err), s.bottle.DeclRange)
 	}
 	r.emit(EventLaunch, id, s.bottle.Name, spec.Image)
 	started = true
@@ -257,16 +265,14 @@ func (r *Runner) prepare(ctx context.Context, s *session, opts LaunchOptions) (*
 	if s.resumed {
 		env["BOTTLE_RESUMED"] = "1"
 	}
-	spec := &backend.Spec{
-		Identity: id, Bottle: s.bottle.Name, Agent: agent.Name, Image: image, Command: argv,
-		Env: envList(env), Workdir: agent.Workdir, User: agent.User,
-		CPUs: s.bottle.CPUs, MemoryBytes: s.bottle.MemoryBytes,
-		Network: s.bottle.Network, TTY: opts.TTY, OpenStdin: opts.IO.Stdin != nil,
-		Labels: map[string]string{backend.LabelHome: r.Home.ID()},
-		Mounts: []backend.Mount{
-			{Source: helper, Target: GuestRunDir, ReadOnly: true},
-			{Source: s.dir.QueuePath(), Target: GuestQueue},
-		},
+	spec := r.baseSpec(s)
+	spec.Image, spec.Command, spec.Env = image, argv, envList(env)
+	spec.Workdir, spec.User = agent.Workdir, agent.User
+	spec.CPUs, spec.MemoryBytes = s.bottle.CPUs, s.bottle.MemoryBytes
+	spec.TTY, spec.OpenStdin = opts.TTY, opts.IO.Stdin != nil
+	spec.Mounts = []backend.Mount{
+		{Source: helper, Target: GuestRunDir, ReadOnly: true},
+		{Source: s.dir.QueuePath(), Target: GuestQueue},
 	}
 	if c := s.bottle.Cwd; c != nil && !c.Copy {
 		spec.Mounts = append(spec.Mounts, backend.Mount{Source: c.Path, Target: c.Target})
@@ -282,6 +288,33 @@ func (r *Runner) prepare(ctx context.Context, s *session, opts LaunchOptions) (*
 		return nil, err
 	}
 	return spec, nil
+}
+
+// baseSpec is the part of a session's Spec known before its image: what
+// names and labels its resources.
+func (r *Runner) baseSpec(s *session) *backend.Spec {
+	return &backend.Spec{
+		Identity: s.dir.Identity, Bottle: s.bottle.Name, Agent: s.bottle.Agent.Name,
+		Network: s.bottle.Network,
+		Labels:  map[string]string{backend.LabelHome: r.Home.ID()},
+	}
+}
+
+// errNoNetwork is what the wait of prepareNetwork returns when the backend
+// makes no network ahead of Create.
+var errNoNetwork = errors.New("no network prepared")
+
+// prepareNetwork starts making the session's network when the backend can
+// do that ahead of Create, and returns a wait for its outcome (callable any
+// number of times).
+func (r *Runner) prepareNetwork(ctx context.Context, s *session) func() error {
+	np, ok := s.be.(backend.NetworkPreparer)
+	if !ok {
+		return func() error { return errNoNetwork }
+	}
+	done := make(chan error, 1)
+	go func() { done <- np.PrepareNetwork(ctx, *r.baseSpec(s)) }()
+	return sync.OnceValue(func() error { return <-done })
 }
 
 // restore puts the workspace (copy mode) and the transcript snapshot into

@@ -62,7 +62,10 @@ type Backend struct {
 	c APIClient
 }
 
-var _ backend.Backend = (*Backend)(nil)
+var (
+	_ backend.Backend         = (*Backend)(nil)
+	_ backend.NetworkPreparer = (*Backend)(nil)
+)
 
 // New builds a client from the environment (DOCKER_HOST, DOCKER_CERT_PATH,
 // …) that negotiates the API version with the engine on first use. It does

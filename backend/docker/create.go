@@ -41,6 +41,16 @@ func (b *Backend) Create(ctx context.Context, spec backend.Spec) (backend.Instan
 	return b.Inspect(ctx, resp.ID)
 }
 
+// PrepareNetwork makes the bottle's network ahead of Create
+// (backend.NetworkPreparer).
+func (b *Backend) PrepareNetwork(ctx context.Context, spec backend.Spec) error {
+	if spec.Identity == "" {
+		return errors.New("prepare network: empty identity")
+	}
+	_, err := b.ensureNetwork(ctx, backend.InstanceName(spec.Identity), !spec.Network, specLabels(spec))
+	return err
+}
+
 // ensureNetwork creates the bottle's network, or adopts one left by an
 // earlier launch of the same identity (a crash between teardown steps) when
 // it is managed, has the same identity and the same isolation. It reports
