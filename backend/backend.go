@@ -28,6 +28,9 @@ const (
 	LabelIdentity = "dev.bottle.identity"
 	LabelBottle   = "dev.bottle.bottle"
 	LabelAgent    = "dev.bottle.agent"
+	// LabelCwd groups the images a cwd was copied into (Deriver): one
+	// value per project folder, target, user, agent image and BOTTLE_HOME.
+	LabelCwd = "dev.bottle.cwd"
 	// LabelHome tells apart the bottles of different BOTTLE_HOMEs sharing
 	// one engine, so that gc in one never removes another's.
 	LabelHome = "dev.bottle.home"
@@ -223,6 +226,33 @@ type Backend interface {
 // Remove removes it even when no instance was created.
 type NetworkPreparer interface {
 	PrepareNetwork(ctx context.Context, spec Spec) error
+}
+
+// Derivation asks for an image made of another plus files: see Deriver.
+type Derivation struct {
+	// Base is the image to derive from.
+	Base string
+	// Ref is the tag of the derived image; it names its content, so an
+	// existing Ref derived from the current Base is reused as it is.
+	Ref string
+	// Labels go on the derived image (LabelManaged is always added).
+	Labels map[string]string
+	// Supersedes selects the images Ref replaces: once Ref is made, the
+	// other images carrying all of these labels are removed, unless an
+	// instance still uses them.
+	Supersedes map[string]string
+}
+
+// Deriver is implemented by backends that can save files added to an image
+// as an image of their own, so that an unchanged cwd is copied once and
+// every later bottle starts from it.
+type Deriver interface {
+	// Derive returns d.Ref, and whether it was reused. Unless Ref exists
+	// and was derived from the image Base names now, it creates a scratch
+	// instance of Base (never started, without the bottle's environment),
+	// calls fill with its ID for CopyIn and CopyOut, and saves its
+	// filesystem as Ref with Base's configuration.
+	Derive(ctx context.Context, d Derivation, fill func(ctx context.Context, instance string) error) (ref string, reused bool, err error)
 }
 
 // Resource is a labelled engine resource that is not an instance.

@@ -52,6 +52,11 @@ type session struct {
 	meta    *state.Metadata
 	be      backend.Backend
 	resumed bool
+	// perBottle: the bottle runs on its per-bottle image.
+	perBottle bool
+	// cwdInImage: the cwd came with the image (cwdImage); restore does
+	// not copy it.
+	cwdInImage bool
 }
 
 // Apply launches a new bottle of opts.Bottle under a freshly minted identity.
@@ -162,7 +167,7 @@ func (r *Runner) run(ctx context.Context, s *session, opts LaunchOptions) (res *
 			err = errors.Join(err, rerr)
 			return
 		}
-		if s.meta.Image != s.meta.BaseImage {
+		if s.perBottle {
 			dropImages(cctx, s.be, id)
 		}
 		r.emit(EventCleaned, id, s.bottle.Name, "")
@@ -245,9 +250,21 @@ func (r *Runner) prepare(ctx context.Context, s *session, opts LaunchOptions) (*
 		return nil, err
 	}
 	image := base
-	if s.dir.HasDockerfile() {
+	if s.perBottle = s.dir.HasDockerfile(); s.perBottle {
 		if image, err = r.bottleImage(ctx, s, progress); err != nil {
 			return nil, err
+		}
+	}
+	// A fresh copy of the cwd comes in an image, made once per content of
+	// the folder. After an approval the agent's own workspace snapshot is
+	// restored instead (restore).
+	if c := s.bottle.Cwd; c != nil && c.Copy && !s.dir.HasSnapshot(state.WorkspaceDir) {
+		ref, ok, err := r.cwdImage(ctx, s, image, progress)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			image, s.cwdInImage = ref, true
 		}
 	}
 	helper, err := helperDir(r.Home)
@@ -335,7 +352,7 @@ func (r *Runner) restore(ctx context.Context, s *session, instance string) error
 		resolved = true
 		return o, nil
 	}
-	if c := s.bottle.Cwd; c != nil && c.Copy {
+	if c := s.bottle.Cwd; c != nil && c.Copy && !s.cwdInImage {
 		src, excludes := c.Path, c.Exclude
 		if s.dir.HasSnapshot(state.WorkspaceDir) {
 			// The agent's own workspace, as an approval left it, takes

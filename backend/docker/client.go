@@ -45,6 +45,7 @@ type APIClient interface {
 	ContainerLogs(ctx context.Context, id string, opts container.LogsOptions) (io.ReadCloser, error)
 	ContainerStop(ctx context.Context, id string, opts container.StopOptions) error
 	ContainerRemove(ctx context.Context, id string, opts container.RemoveOptions) error
+	ContainerCommit(ctx context.Context, id string, opts container.CommitOptions) (container.CommitResponse, error)
 	ContainerStatPath(ctx context.Context, id, path string) (container.PathStat, error)
 	CopyToContainer(ctx context.Context, id, path string, content io.Reader, opts container.CopyToContainerOptions) error
 	CopyFromContainer(ctx context.Context, id, path string) (io.ReadCloser, container.PathStat, error)
@@ -65,6 +66,7 @@ type Backend struct {
 var (
 	_ backend.Backend         = (*Backend)(nil)
 	_ backend.NetworkPreparer = (*Backend)(nil)
+	_ backend.Deriver         = (*Backend)(nil)
 )
 
 // New builds a client from the environment (DOCKER_HOST, DOCKER_CERT_PATH,

@@ -734,7 +734,7 @@ func BenchmarkResume(b *testing.B) {
 		name = "bottle-bench-byhand-" + n
 		bn.later("image", tag)
 		bn.later("container", name)
-		content := strings.ReplaceAll(template, templateNonce, n)
+		content := fromAgentImage(strings.ReplaceAll(template, templateNonce, n))
 		if withLabels {
 			content = strings.TrimRight(content, "\n") + "\n" + strings.Join(labelSteps, "\n") + "\n"
 		}
@@ -855,6 +855,21 @@ func BenchmarkResume(b *testing.B) {
 		b.ReportMetric(float64(len(labelSteps)), "label-steps")
 		b.Logf("bottle's build adds %d LABEL step(s): %q", len(labelSteps), labelSteps)
 	})
+}
+
+// fromAgentImage is a per-bottle Dockerfile as a user would write it by
+// hand: FROM the agent's image rather than the labelled base approve made
+// of it (bottle/<identity>:base, the same image plus the identity's labels),
+// which goes with its identity.
+func fromAgentImage(dockerfile string) string {
+	var b strings.Builder
+	for line := range strings.Lines(dockerfile) {
+		if strings.HasPrefix(line, "FROM ") {
+			line = "FROM busybox:latest\n"
+		}
+		b.WriteString(line)
+	}
+	return b.String()
 }
 
 // buildLabelSteps returns the LABEL instructions of a bottle build's

@@ -59,6 +59,9 @@ func (e *e2e) sweep() {
 	for _, en := range entries {
 		_ = e.be.Remove(ctx, backend.InstanceName(en.Name()))
 	}
+	// The bottle-cwd images of the test's home: a cache that outlives
+	// every bottle, of a home that is gone with the test.
+	removeCwdImages(ctx, e.home)
 }
 
 func (e *e2e) write(name, content string) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"syscall"
 	"time"
 )
@@ -71,16 +72,38 @@ func (h Home) TryLockOwner(identity string) (*Lock, error) {
 // launched identity at a time: the session that launched it holds the lock
 // through its cleanup decision, so a resume waits for that decision.
 func (h Home) LockOwner(ctx context.Context, identity string) (*Lock, error) {
+	return waitLock(ctx, "the owner of "+identity, func() (*Lock, error) { return h.TryLockOwner(identity) })
+}
+
+// cacheKeyRE is what a cache lock's key may be: it becomes a file name.
+var cacheKeyRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,99}$`)
+
+// LockCache waits until it holds the lock of the cache entry key
+// (lowercase letters, digits, '-') or ctx is done, so that one process
+// fills an entry while the others wait and then find it filled.
+func (h Home) LockCache(ctx context.Context, key string) (*Lock, error) {
+	if !cacheKeyRE.MatchString(key) {
+		return nil, fmt.Errorf("cache lock %q: invalid key", key)
+	}
+	path, err := h.lockPath("cache-" + key)
+	if err != nil {
+		return nil, err
+	}
+	return waitLock(ctx, "cache entry "+key, func() (*Lock, error) { return tryFlock(path) })
+}
+
+// waitLock retries try until it stops reporting ErrLocked or ctx is done.
+func waitLock(ctx context.Context, what string, try func() (*Lock, error)) (*Lock, error) {
 	t := time.NewTicker(lockPoll)
 	defer t.Stop()
 	for {
-		l, err := h.TryLockOwner(identity)
+		l, err := try()
 		if !errors.Is(err, ErrLocked) {
 			return l, err
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("wait for the owner of %s: %w", identity, ctx.Err())
+			return nil, fmt.Errorf("wait for %s: %w", what, ctx.Err())
 		case <-t.C:
 		}
 	}
