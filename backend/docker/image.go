@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/image"
@@ -177,9 +178,12 @@ func (b *Backend) runBuild(ctx context.Context, body io.Reader, tag string, p ba
 }
 
 // SaveImage writes the image ref as a `docker save` tar archive to w; the
-// smolvm backend hands Docker-built images to smolvm this way.
+// smolvm backend hands Docker-built images to smolvm this way. The archive
+// holds that one image: a ref without a tag means its latest tag, where the
+// engine would save every tag of the repository (bottle/<identity> and its
+// :base).
 func (b *Backend) SaveImage(ctx context.Context, ref string, w io.Writer) error {
-	rc, err := b.c.ImageSave(ctx, []string{ref})
+	rc, err := b.c.ImageSave(ctx, []string{oneImage(ref)})
 	if err != nil {
 		return wrap(err, "save image %s", ref)
 	}
@@ -194,4 +198,16 @@ func progress(p backend.Progress, line string) {
 	if p != nil {
 		p.Progress(line)
 	}
+}
+
+// oneImage gives a repository name without tag or digest its latest tag,
+// so that it names one image.
+func oneImage(ref string) string {
+	if strings.Contains(ref, "@") || strings.HasPrefix(ref, "sha256:") {
+		return ref
+	}
+	if strings.Contains(ref[strings.LastIndex(ref, "/")+1:], ":") {
+		return ref
+	}
+	return ref + ":latest"
 }

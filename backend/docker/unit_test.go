@@ -204,3 +204,18 @@ func TestPull(t *testing.T) {
 		t.Error("empty image: no error")
 	}
 }
+
+func TestOneImage(t *testing.T) {
+	for in, want := range map[string]string{
+		"bottle/demo-k3x9a":            "bottle/demo-k3x9a:latest",
+		"bottle/demo-k3x9a:base":       "bottle/demo-k3x9a:base",
+		"localhost:5000/agent":         "localhost:5000/agent:latest",
+		"localhost:5000/agent:v1":      "localhost:5000/agent:v1",
+		"busybox@sha256:0123456789abc": "busybox@sha256:0123456789abc",
+		"sha256:0123456789abcdef":      "sha256:0123456789abcdef",
+	} {
+		if got := oneImage(in); got != want {
+			t.Errorf("oneImage(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

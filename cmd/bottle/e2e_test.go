@@ -29,6 +29,8 @@ type e2e struct {
 	env  []string
 	// dump shows the output of the last bottle started in the background.
 	dump func() string
+	// watchOutput shows what the test's bottle watch printed, if it runs.
+	watchOutput func() string
 }
 
 func newE2E(t *testing.T) *e2e {
@@ -176,6 +178,9 @@ func (e *e2e) waitForOr(what string, d time.Duration, cond func() bool, dump fun
 			more := ""
 			if dump != nil {
 				more = "\n" + dump()
+			}
+			if e.watchOutput != nil {
+				more += "\n" + e.watchOutput()
 			}
 			e.t.Fatalf("timed out after %s waiting for %s%s", d, what, more)
 		}
