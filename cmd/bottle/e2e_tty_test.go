@@ -13,12 +13,13 @@ import (
 // TestApplyOnATerminal: with a terminal on stdin, the agent gets a real
 // terminal of the same size, and input typed on ours reaches it. The size is
 // set right after the start (engines before API 1.42 take no size at
-// create), so the agent waits for it as a real one would get SIGWINCH.
+// create), so the agent waits for it as a real one would get SIGWINCH;
+// busybox's stty prints nothing and exits 0 while the size is not set yet.
 func TestApplyOnATerminal(t *testing.T) {
 	t.Parallel()
 	e := newE2E(t)
 	e.write("bottle.hcl", busyboxAgent)
-	c, _, _ := e.cmd(t.Context(), "apply", "--auto-approve", "--var", `script=tty; until s=$(stty size 2>/dev/null) && [ "$s" != "0 0" ]; do sleep 0.1; done; echo "size $s"; read line; echo "got:$line"`)
+	c, _, _ := e.cmd(t.Context(), "apply", "--auto-approve", "--var", `script=tty; until s=$(stty size 2>/dev/null) && [ -n "$s" ] && [ "$s" != "0 0" ]; do sleep 0.1; done; echo "size $s"; read line; echo "got:$line"`)
 	c.Stdout, c.Stderr = nil, nil // all three on the terminal
 	ptmx, err := pty.StartWithSize(c, &pty.Winsize{Rows: 33, Cols: 101})
 	if err != nil {
