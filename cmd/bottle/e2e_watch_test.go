@@ -20,7 +20,9 @@ func (e *e2e) startWatch() (*syncBuffer, *syncBuffer) {
 		_ = c.Process.Signal(syscall.SIGINT)
 		_ = c.Wait()
 	})
-	e.watchOutput = func() string { return "bottle watch stdout:\n" + out.String() + "\nbottle watch stderr:\n" + errb.String() }
+	e.watchOutput = func() string {
+		return "bottle watch stdout:\n" + out.String() + "\nbottle watch stderr:\n" + errb.String()
+	}
 	e.waitFor("the watch to start", 30*time.Second, func() bool {
 		return strings.Contains(errb.String(), "Watching")
 	})
