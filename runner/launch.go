@@ -163,12 +163,15 @@ func (r *Runner) run(ctx context.Context, s *session, opts LaunchOptions) (res *
 			r.emit(EventPreserved, id, s.bottle.Name, "bottle resume "+id)
 			return
 		}
+		// The images go first: whoever waits for the state dir to go
+		// (bottle destroy, a script) then finds nothing of the identity.
+		// Should the removal of the dir fail, a resume rebuilds them.
+		if s.perBottle {
+			dropImages(cctx, s.be, id)
+		}
 		if rerr := s.dir.Remove(); rerr != nil {
 			err = errors.Join(err, rerr)
 			return
-		}
-		if s.perBottle {
-			dropImages(cctx, s.be, id)
 		}
 		r.emit(EventCleaned, id, s.bottle.Name, "")
 	}()
