@@ -31,6 +31,9 @@ const (
 	// LabelCwd groups the images a cwd was copied into (Deriver): one
 	// value per project folder, target, user, agent image and BOTTLE_HOME.
 	LabelCwd = "dev.bottle.cwd"
+	// LabelCwdKey names one content of that folder: the runner holds a
+	// cache lock of that name while it makes the image.
+	LabelCwdKey = "dev.bottle.cwd-key"
 	// LabelHome tells apart the bottles of different BOTTLE_HOMEs sharing
 	// one engine, so that gc in one never removes another's.
 	LabelHome = "dev.bottle.home"
@@ -247,6 +250,9 @@ type Derivation struct {
 // as an image of their own, so that an unchanged cwd is copied once and
 // every later bottle starts from it.
 type Deriver interface {
+	// Derived reports whether ref exists and was derived from the image
+	// base names now.
+	Derived(ctx context.Context, base, ref string) (bool, error)
 	// Derive returns d.Ref, and whether it was reused. Unless Ref exists
 	// and was derived from the image Base names now, it creates a scratch
 	// instance of Base (never started, without the bottle's environment),

@@ -51,6 +51,15 @@ func (r *Runner) gcBackend(ctx context.Context, be backend.Backend) ([]string, e
 		if !r.orphan(inst.Identity, inst.State) {
 			continue
 		}
+		if inst.Identity == "" && inst.Labels[backend.LabelCwdKey] != "" {
+			// The scratch container of a cwd image: leave it to the
+			// launch that is filling it; one no launch holds is left over.
+			lock, err := r.Home.TryLockCache(cwdLockKey(inst.Labels[backend.LabelCwdKey]))
+			if err != nil {
+				continue
+			}
+			_ = lock.Unlock()
+		}
 		if err := be.Remove(ctx, inst.ID); err != nil {
 			errs = append(errs, err)
 			continue

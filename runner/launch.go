@@ -54,9 +54,12 @@ type session struct {
 	resumed bool
 	// perBottle: the bottle runs on its per-bottle image.
 	perBottle bool
-	// cwdInImage: the cwd came with the image (cwdImage); restore does
+	// cwdInImage: the cwd came with the image (lookupCwd); restore does
 	// not copy it.
 	cwdInImage bool
+	// cwd is the cwd image to make once the bottle has its copy (a cache
+	// miss); nil otherwise.
+	cwd *cwdCache
 }
 
 // Apply launches a new bottle of opts.Bottle under a freshly minted identity.
@@ -143,10 +146,15 @@ func (r *Runner) run(ctx context.Context, s *session, opts LaunchOptions) (res *
 	// The cleanup decision runs after the launch has fully closed: the
 	// instance is gone and output flushed. It must run on every path,
 	// including errors and interrupts.
+	cached := func() {}
 	defer func() {
+		releaseCwd(s)
 		if res.Detached && err == nil {
 			return
 		}
+		// The cwd image is made from the host folder, not the bottle:
+		// its making ends on its own, before the cleanup decision.
+		cached()
 		cctx, cancel := cleanupContext(ctx)
 		defer cancel()
 		prepared := network() != errNoNetwork
@@ -192,6 +200,9 @@ func (r *Runner) run(ctx context.Context, s *session, opts LaunchOptions) (res *
 	if err := r.restore(ctx, s, inst.ID); err != nil {
 		return res, err
 	}
+	// The bottle has its copy of the cwd: cache it for the next launches
+	// while this one runs.
+	cached = r.fillCwd(ctx, s)
 	// Every launch clears a leftover marker, so that an old approval never
 	// keeps state alive past a later normal end. It is cleared only now that
 	// the bottle is ready to start: a resume that fails to build or copy
@@ -211,6 +222,7 @@ func (r *Runner) run(ctx context.Context, s *session, opts LaunchOptions) (res *
 		}
 		res.Detached = true
 		r.emit(EventDetached, id, s.bottle.Name, "")
+		cached()
 		return res, nil
 	}
 	r.emit(EventStarted, id, s.bottle.Name, "")
@@ -262,12 +274,8 @@ func (r *Runner) prepare(ctx context.Context, s *session, opts LaunchOptions) (*
 	// the folder. After an approval the agent's own workspace snapshot is
 	// restored instead (restore).
 	if c := s.bottle.Cwd; c != nil && c.Copy && !s.dir.HasSnapshot(state.WorkspaceDir) {
-		ref, ok, err := r.cwdImage(ctx, s, image, progress)
-		if err != nil {
+		if image, err = r.lookupCwd(ctx, s, image, progress); err != nil {
 			return nil, err
-		}
-		if ok {
-			image, s.cwdInImage = ref, true
 		}
 	}
 	helper, err := helperDir(r.Home)

@@ -26,16 +26,12 @@ func (b *Backend) Derive(ctx context.Context, d backend.Derivation, fill func(ct
 	if d.Base == "" || d.Ref == "" {
 		return "", false, errors.New("derive image: base and ref are both needed")
 	}
-	base, err := b.c.ImageInspect(ctx, d.Base)
-	if err != nil {
-		return "", false, wrap(err, "inspect image %s", d.Base)
-	}
-	cur, err := b.c.ImageInspect(ctx, d.Ref)
+	base, reused, err := b.derived(ctx, d.Base, d.Ref)
 	switch {
-	case err == nil && cur.Config != nil && cur.Config.Labels[LabelDerivedFrom] == base.ID:
+	case err != nil:
+		return "", false, err
+	case reused:
 		return d.Ref, true, nil
-	case err != nil && !isNotFound(err):
-		return "", false, wrap(err, "inspect image %s", d.Ref)
 	}
 
 	labels := make(map[string]string, len(d.Labels)+2)
@@ -72,6 +68,29 @@ func (b *Backend) Derive(ctx context.Context, d backend.Derivation, fill func(ct
 	}
 	b.supersede(ctx, d.Supersedes, saved.ID)
 	return d.Ref, false, nil
+}
+
+// Derived implements backend.Deriver.
+func (b *Backend) Derived(ctx context.Context, base, ref string) (bool, error) {
+	_, ok, err := b.derived(ctx, base, ref)
+	return ok, err
+}
+
+// derived inspects base and reports whether ref was derived from it.
+func (b *Backend) derived(ctx context.Context, base, ref string) (image.InspectResponse, bool, error) {
+	info, err := b.c.ImageInspect(ctx, base)
+	if err != nil {
+		return info, false, wrap(err, "inspect image %s", base)
+	}
+	cur, err := b.c.ImageInspect(ctx, ref)
+	switch {
+	case err == nil:
+		return info, cur.Config != nil && cur.Config.Labels[LabelDerivedFrom] == info.ID, nil
+	case isNotFound(err):
+		return info, false, nil
+	default:
+		return info, false, wrap(err, "inspect image %s", ref)
+	}
 }
 
 // supersede removes the images carrying all of match except keep. Never

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
@@ -43,15 +44,16 @@ bottle "cwd" {
 `
 
 const (
-	copyingLine   = "into bottle-cwd:"
+	cachedLine    = " as bottle-cwd:"
 	unchangedLine = "is unchanged since it was copied"
 )
 
 // TestUnchangedCwdIsCopiedOnce: the first launch of a folder in copy mode
-// copies it into a bottle-cwd image; later launches of the unchanged folder
-// start from that image without copying; a change copies again and the
-// image it replaces goes; bottles launched together copy it once. Modes,
-// mtimes and symlinks come through the image, excludes stay out.
+// copies it into its bottle and caches it as a bottle-cwd image; later
+// launches of the unchanged folder start from that image without copying;
+// a change copies again and the image it replaces goes; bottles launched
+// together wait for the one that caches it. Modes, mtimes and symlinks come
+// through the image, excludes stay out.
 func TestUnchangedCwdIsCopiedOnce(t *testing.T) {
 	t.Parallel()
 	e := newE2E(t)
@@ -77,8 +79,8 @@ func TestUnchangedCwdIsCopiedOnce(t *testing.T) {
 		if strings.Contains(r.stdout, "skip") {
 			t.Errorf("an excluded folder was copied:\n%s", r.stdout)
 		}
-		if got := strings.Contains(r.stderr, copyingLine); got != copied {
-			t.Errorf("copied the cwd = %v, want %v:\n%s", got, copied, r.stderr)
+		if got := strings.Contains(r.stderr, "cached ") && strings.Contains(r.stderr, cachedLine); got != copied {
+			t.Errorf("copied and cached the cwd = %v, want %v:\n%s", got, copied, r.stderr)
 		}
 		if got := strings.Contains(r.stderr, unchangedLine); got == copied {
 			t.Errorf("reused the cwd image = %v, want %v:\n%s", got, !copied, r.stderr)
@@ -98,8 +100,8 @@ func TestUnchangedCwdIsCopiedOnce(t *testing.T) {
 		t.Errorf("cwd images after a change: %v, want one, not %v", second, first)
 	}
 
-	// Launched together after another change: one copies, the others
-	// wait for it and start from its image.
+	// Launched together after another change: one copies and caches, the
+	// others wait for its image and start from it.
 	e.write("project/a.txt", "three")
 	const n = 4
 	results := make([]result, n)
@@ -114,12 +116,15 @@ func TestUnchangedCwdIsCopiedOnce(t *testing.T) {
 			t.Fatalf("apply %d: exit %d\n%s\n%s", i, r.code, r.stdout, r.stderr)
 		}
 		contains(t, "stdout", r.stdout, "a=three")
-		if strings.Contains(r.stderr, copyingLine) {
+		switch {
+		case strings.Contains(r.stderr, cachedLine):
 			copies++
+		case !strings.Contains(r.stderr, unchangedLine):
+			t.Errorf("apply %d neither cached nor reused the cwd:\n%s", i, r.stderr)
 		}
 	}
 	if copies != 1 {
-		t.Errorf("%d of %d parallel launches copied the unchanged cwd, want 1", copies, n)
+		t.Errorf("%d of %d parallel launches copied the cwd, want 1", copies, n)
 	}
 	if dirs := e.stateDirs(); len(dirs) != 0 {
 		t.Errorf("state dirs left: %v", dirs)
@@ -164,5 +169,49 @@ func removeCwdImages(ctx context.Context, home string) {
 	}
 	for _, im := range imgs {
 		_, _ = cli.ImageRemove(ctx, im.ID, image.RemoveOptions{Force: true, PruneChildren: true})
+	}
+}
+
+// TestGCLeavesAFillingCwdImageAlone: the scratch container a launch copies
+// the cwd into is left alone by bottle gc while the launch holds its cache
+// lock, and removed once nothing does (a launch killed mid-copy).
+func TestGCLeavesAFillingCwdImageAlone(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t)
+	e.write("bottle.hcl", cwdAgent)
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	home := state.Home{Path: e.home}
+	key := "0123456789abcdef"
+	holder, err := cli.ContainerCreate(t.Context(), &container.Config{
+		Image: "busybox:latest", Cmd: []string{"true"},
+		Labels: map[string]string{backend.LabelManaged: "true", backend.LabelHome: home.ID(), backend.LabelCwd: "f", backend.LabelCwdKey: key},
+	}, &container.HostConfig{NetworkMode: "none"}, nil, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cli.ContainerRemove(context.Background(), holder.ID, container.RemoveOptions{Force: true}) })
+	exists := func() bool {
+		_, err := cli.ContainerInspect(t.Context(), holder.ID)
+		return err == nil
+	}
+
+	lock, err := home.TryLockCache("cwd-" + key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mustRun("gc")
+	if !exists() {
+		t.Fatal("gc removed the scratch container of a cwd image being made")
+	}
+	if err := lock.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	e.mustRun("gc")
+	if exists() {
+		t.Error("gc left the scratch container of a cwd image nobody makes")
 	}
 }

@@ -82,6 +82,12 @@ var cacheKeyRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,99}$`)
 // (lowercase letters, digits, '-') or ctx is done, so that one process
 // fills an entry while the others wait and then find it filled.
 func (h Home) LockCache(ctx context.Context, key string) (*Lock, error) {
+	return waitLock(ctx, "cache entry "+key, func() (*Lock, error) { return h.TryLockCache(key) })
+}
+
+// TryLockCache takes the lock of the cache entry key without waiting; it
+// returns ErrLocked while another process fills that entry.
+func (h Home) TryLockCache(key string) (*Lock, error) {
 	if !cacheKeyRE.MatchString(key) {
 		return nil, fmt.Errorf("cache lock %q: invalid key", key)
 	}
@@ -89,7 +95,7 @@ func (h Home) LockCache(ctx context.Context, key string) (*Lock, error) {
 	if err != nil {
 		return nil, err
 	}
-	return waitLock(ctx, "cache entry "+key, func() (*Lock, error) { return tryFlock(path) })
+	return tryFlock(path)
 }
 
 // waitLock retries try until it stops reporting ErrLocked or ctx is done.
