@@ -7,10 +7,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/bottle-dev/bottle/backend"
 	"github.com/bottle-dev/bottle/backend/fake"
+	"github.com/bottle-dev/bottle/runner"
 )
 
 // copyHCL is a bottle that copies its cwd (minus node_modules) into
@@ -88,8 +90,90 @@ func TestCopyMode(t *testing.T) {
 			t.Errorf("a copied cwd is also mounted: %+v", m)
 		}
 	}
-	if c := e.docker.Calls(fake.OpCopyIn); len(c) != 1 || c[0].Path != "/workspace" {
-		t.Errorf("CopyIn calls %+v", c)
+	if c := copiesInto(e.docker, in.ID()); len(c) != 1 || c[0].Path != "/workspace" {
+		t.Errorf("CopyIn calls into the bottle %+v", c)
+	}
+
+	// The launch cached the cwd: the next one starts from that image and
+	// copies nothing into its bottle, yet finds the same workspace.
+	files = nil
+	res2, err := e.r.Apply(t.Context(), e.launchOpts("b"))
+	if err != nil || werr != nil {
+		t.Fatalf("second apply: %v; walk: %v", err, werr)
+	}
+	in2 := e.docker.Instance(res2.Identity)
+	if c := copiesInto(e.docker, in2.ID()); len(c) != 0 {
+		t.Errorf("the second launch of an unchanged cwd copied it: %+v", c)
+	}
+	if img := e.docker.Calls(fake.OpCreate)[1].Spec.Image; !strings.HasPrefix(img, "bottle-cwd:") {
+		t.Errorf("the second launch started from %s, want a bottle-cwd image", img)
+	}
+	var names2 []string
+	for _, f := range files {
+		names2 = append(names2, strings.TrimPrefix(f.Path, "/workspace/"))
+	}
+	if !slices.Equal(names2, want) {
+		t.Errorf("workspace of the second launch holds %q, want %q", names2, want)
+	}
+}
+
+// copiesInto returns the CopyIn calls into the instance id.
+func copiesInto(be *fake.Backend, id string) []fake.Call {
+	var out []fake.Call
+	for _, c := range be.Calls(fake.OpCopyIn) {
+		if c.ID == id {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// TestCwdCacheSkipsAFolderThatChanged: a folder that changes while it is
+// being cached is not cached (the image would not hold what its key says);
+// the launch itself is not affected, and the next one copies again.
+func TestCwdCacheSkipsAFolderThatChanged(t *testing.T) {
+	e := newEnv(t, copyHCL(""))
+	e.project()
+	e.docker.SetAgent(baseImage, exitAgent(0))
+	n := 0
+	e.docker.Hook(fake.OpCopyIn, func(c fake.Call) error {
+		for _, in := range e.docker.Instances() {
+			if in.ID() == c.ID {
+				return nil // a bottle's own copy
+			}
+		}
+		// The scratch instance of the cache: the folder changes while
+		// it is copied there.
+		n++
+		writeFile(t, filepath.Join(e.dir, "sub/data.txt"), fmt.Sprintf("changed meanwhile %d\n", n))
+		return nil
+	})
+	var mu sync.Mutex
+	var warnings []string
+	e.r.Observer = runner.ObserverFunc(func(ev runner.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		if ev.Type == runner.EventWarning {
+			warnings = append(warnings, ev.Message)
+		}
+	})
+	for range 2 {
+		res, err := e.r.Apply(t.Context(), e.launchOpts("b"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := e.docker.Instance(res.Identity)
+		if c := copiesInto(e.docker, in.ID()); len(c) != 1 {
+			t.Errorf("launch %s: %d copies into the bottle, want 1 (nothing cached)", res.Identity, len(c))
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(warnings) != 2 || !strings.Contains(warnings[0], "changed while it was copied") {
+		t.Errorf("warnings %q, want the folder changed, twice", warnings)
+	}
+	if n != 2 {
+		t.Errorf("%d copies into a cache's scratch instance, want 2", n)
 	}
 }
 

@@ -31,6 +31,8 @@ type image struct {
 	cmd     []string
 	labels  map[string]string
 	hash    string
+	// derivedFrom is the image Derive made this one of.
+	derivedFrom *image
 }
 
 // Build is one image build EnsureImage ran.
