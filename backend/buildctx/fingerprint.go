@@ -27,13 +27,10 @@ func Fingerprint(ctx context.Context, dir string, excludes []string) (string, er
 	h := &hasher{h: sha256.New()}
 	h.field([]byte(fingerprintVersion))
 	wk := walker{root: dir, pm: pm, fn: func(e entry) error {
-		hdr, err := header(e)
+		hdr, err := h.head(e)
 		if err != nil || hdr == nil {
 			return err
 		}
-		h.h.Write([]byte{hdr.Typeflag})
-		h.field([]byte(e.rel))
-		h.uint(uint64(hdr.Mode))
 		h.uint(uint64(hdr.Uid))
 		h.uint(uint64(hdr.Gid))
 		h.field([]byte(hdr.Linkname))

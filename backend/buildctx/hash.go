@@ -73,14 +73,25 @@ func (h *hasher) field(b []byte) {
 	h.h.Write(b)
 }
 
-func (h *hasher) add(e entry) error {
+// head hashes what identifies an entry in Hash and Fingerprint alike (its
+// type, name and mode) and returns its tar header: nil for an entry no
+// archive holds (sockets, devices), which is not hashed either.
+func (h *hasher) head(e entry) (*tar.Header, error) {
 	hdr, err := header(e)
 	if err != nil || hdr == nil {
-		return err
+		return nil, err
 	}
 	h.h.Write([]byte{hdr.Typeflag})
 	h.field([]byte(e.rel))
 	h.uint(uint64(hdr.Mode))
+	return hdr, nil
+}
+
+func (h *hasher) add(e entry) error {
+	hdr, err := h.head(e)
+	if err != nil || hdr == nil {
+		return err
+	}
 	h.field([]byte(hdr.Linkname))
 	if hdr.Typeflag != tar.TypeReg {
 		return nil

@@ -68,16 +68,7 @@ func TestBuildDockerfileIgnored(t *testing.T) {
 func TestPerBottleRebuildDropsOld(t *testing.T) {
 	b := engine(t)
 	identity := newSpec().Identity
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		left, _ := b.Leftovers(ctx)
-		for _, r := range left {
-			if r.Identity == identity {
-				_ = b.RemoveResource(ctx, r)
-			}
-		}
-	})
+	t.Cleanup(func() { dropIdentity(b, identity) })
 	dir := t.TempDir()
 	df := filepath.Join(dir, "Dockerfile")
 	img := backend.Image{Dockerfile: df, Context: dir, Tag: "bottle/" + identity + ":latest"}
@@ -111,18 +102,7 @@ func TestPerBottleRebuildDropsOld(t *testing.T) {
 func TestPerBottleInheritsLabels(t *testing.T) {
 	b := engine(t)
 	identity := newSpec().Identity
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		for range 2 { // children first, then the base they held
-			left, _ := b.Leftovers(ctx)
-			for _, r := range left {
-				if r.Identity == identity {
-					_ = b.RemoveResource(ctx, r)
-				}
-			}
-		}
-	})
+	t.Cleanup(func() { dropIdentity(b, identity) })
 	dir := t.TempDir()
 	df := filepath.Join(dir, "Dockerfile")
 	home := map[string]string{backend.LabelHome: "home-" + identity}
@@ -167,5 +147,20 @@ func TestPerBottleInheritsLabels(t *testing.T) {
 	other := map[string]string{backend.LabelHome: "other-" + identity}
 	if steps := strings.Join(build(other), "\n"); !strings.Contains(steps, "LABEL") {
 		t.Errorf("a build whose base lacks its labels ran no label step:\n%s", steps)
+	}
+}
+
+// dropIdentity removes the images and networks of identity, children before
+// the base images they hold.
+func dropIdentity(b *Backend, identity string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for range 2 {
+		left, _ := b.Leftovers(ctx)
+		for _, r := range left {
+			if r.Identity == identity {
+				_ = b.RemoveResource(ctx, r)
+			}
+		}
 	}
 }
