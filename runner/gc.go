@@ -21,13 +21,16 @@ import (
 func (r *Runner) GC(ctx context.Context, backends []string) ([]string, error) {
 	var removed []string
 	var errs []error
+	// Two backends can report one resource: smolmachines passes on the
+	// per-bottle images its image source (the Docker engine) built.
+	done := map[string]bool{}
 	for _, name := range backends {
 		be, err := r.backend(name)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		got, err := r.gcBackend(ctx, be)
+		got, err := r.gcBackend(ctx, be, done)
 		removed = append(removed, got...)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
@@ -38,7 +41,7 @@ func (r *Runner) GC(ctx context.Context, backends []string) ([]string, error) {
 	return removed, errors.Join(append(errs, err)...)
 }
 
-func (r *Runner) gcBackend(ctx context.Context, be backend.Backend) ([]string, error) {
+func (r *Runner) gcBackend(ctx context.Context, be backend.Backend, done map[string]bool) ([]string, error) {
 	var removed []string
 	// Only this BOTTLE_HOME's bottles: another home's have no state dir
 	// here, yet they are not leftovers.
@@ -81,10 +84,14 @@ func (r *Runner) gcBackend(ctx context.Context, be backend.Backend) ([]string, e
 		if d, err := r.Home.Dir(rs.Identity); err == nil && d.Exists() {
 			continue
 		}
+		if done[rs.Kind+" "+rs.ID] {
+			continue
+		}
 		orphans = append(orphans, rs)
 	}
 	gone, rerrs := removeResources(ctx, be, orphans)
 	for _, rs := range gone {
+		done[rs.Kind+" "+rs.ID] = true
 		removed = append(removed, fmt.Sprintf("%s %s %s (%s)", be.Name(), rs.Kind, rs.Name, rs.Identity))
 	}
 	return removed, errors.Join(append(errs, rerrs...)...)

@@ -173,15 +173,33 @@ func (b *Backend) Leftovers(ctx context.Context) ([]backend.Resource, error) {
 				Identity: m.Labels[backend.LabelIdentity], Labels: m.Labels})
 		}
 	}
+	if b.images == nil {
+		return out, nil
+	}
+	// The per-bottle images built for smolvm bottles live in the image
+	// source's engine; they go with their identity like machines do.
+	imgs, err := b.images.Leftovers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range imgs {
+		if r.Kind == "image" {
+			out = append(out, r)
+		}
+	}
 	return out, nil
 }
 
-// RemoveResource deletes a leftover machine like Remove.
+// RemoveResource deletes a leftover machine like Remove, or a per-bottle
+// image through the image source.
 func (b *Backend) RemoveResource(ctx context.Context, r backend.Resource) error {
-	if r.Kind != "machine" {
-		return fmt.Errorf("smolvm backend: cannot remove a %q resource", r.Kind)
+	switch {
+	case r.Kind == "machine":
+		return b.Remove(ctx, r.ID)
+	case r.Kind == "image" && b.images != nil:
+		return b.images.RemoveResource(ctx, r)
 	}
-	return b.Remove(ctx, r.ID)
+	return fmt.Errorf("smolvm backend: cannot remove a %q resource", r.Kind)
 }
 
 // Stop stops the machine (the agent with it). Before that it records the

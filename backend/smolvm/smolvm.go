@@ -16,10 +16,14 @@ import (
 
 // ImageSource builds or finds images in a Docker engine and exports them as
 // `docker save` archives. (*docker.Backend) satisfies it; smolvm never
-// imports backend/docker, so the caller wires the two together.
+// imports backend/docker, so the caller wires the two together. Its
+// Leftovers and RemoveResource report and remove the per-bottle images it
+// built for smolvm bottles, which smolvm's own Leftovers passes on.
 type ImageSource interface {
 	EnsureImage(ctx context.Context, img backend.Image, p backend.Progress) (string, error)
 	SaveImage(ctx context.Context, ref string, w io.Writer) error
+	Leftovers(ctx context.Context) ([]backend.Resource, error)
+	RemoveResource(ctx context.Context, r backend.Resource) error
 }
 
 // Options configures New.

@@ -127,6 +127,10 @@ func TestSmolmachinesCapabilityLoop(t *testing.T) {
 	if ms := e.machines(); len(ms) != 0 {
 		t.Errorf("machines left: %v", ms)
 	}
+	// The per-bottle images built in Docker for the machine go with it.
+	if left := e.leftovers(id); len(left) != 0 {
+		t.Errorf("left in the Docker engine: %v", left)
+	}
 }
 
 // TestWatchResumesEachOnItsOwnBackend: a preserved docker bottle and a
