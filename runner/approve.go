@@ -96,6 +96,13 @@ func (r *Runner) Approve(ctx context.Context, identity, requestID string) (*Appr
 	if err != nil {
 		return nil, err
 	}
+	// One answer at a time: two approvals at once would each append their
+	// lines to the Dockerfile as they found it, and one would be lost.
+	lock, err := r.Home.LockAnswer(ctx, identity)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Unlock()
 	md, err := dir.ReadMetadata()
 	if err != nil {
 		return nil, err
@@ -202,6 +209,11 @@ func (r *Runner) Deny(ctx context.Context, identity, requestID, reason string) (
 	if err != nil {
 		return nil, err
 	}
+	lock, err := r.Home.LockAnswer(ctx, identity)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Unlock()
 	req, err := pick(dir, requestID)
 	if err != nil {
 		return nil, err

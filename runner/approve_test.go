@@ -212,3 +212,53 @@ func TestApproveGoneBottle(t *testing.T) {
 		t.Error("a failed approval preserved the state")
 	}
 }
+
+// TestConcurrentApprovalsLoseNothing: two approvals of one identity at once
+// are answered one after the other, so none is lost: every approval that
+// succeeds has its lines in the per-bottle Dockerfile, and the other says
+// the bottle is gone and leaves its request pending.
+func TestConcurrentApprovalsLoseNothing(t *testing.T) {
+	e := newEnv(t, basicHCL)
+	e.docker.SetAgent(baseImage, blockingAgent("req-a", "req-b"))
+	e.applyAsync("b")
+	id := e.onlyIdentity()
+	e.pending(id, 2)
+	// A slow snapshot keeps both approvals in flight together.
+	e.docker.Hook(fake.OpCopyOut, func(fake.Call) error {
+		time.Sleep(50 * time.Millisecond)
+		return nil
+	})
+	var wg sync.WaitGroup
+	errs := map[string]error{}
+	var mu sync.Mutex
+	for _, req := range []string{"req-a", "req-b"} {
+		wg.Go(func() {
+			_, err := e.r.Approve(t.Context(), id, req)
+			mu.Lock()
+			errs[req] = err
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	d := e.stateDir(id)
+	dockerfile, _ := d.ReadDockerfile()
+	ok := 0
+	for req, err := range errs {
+		if err != nil {
+			if !strings.Contains(err.Error(), "the bottle is gone") {
+				t.Errorf("approve %s: %v", req, err)
+			}
+			if _, rerr := d.Request(req); rerr != nil {
+				t.Errorf("the refused approval's request %s is no longer pending: %v", req, rerr)
+			}
+			continue
+		}
+		ok++
+		if !strings.Contains(dockerfile, "RUN echo "+req) {
+			t.Errorf("approval of %s succeeded but the Dockerfile lacks its line:\n%s", req, dockerfile)
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d approvals succeeded (%v), want 1", ok, errs)
+	}
+}

@@ -115,6 +115,21 @@ func waitLock(ctx context.Context, what string, try func() (*Lock, error)) (*Loc
 	}
 }
 
+// LockAnswer waits until it holds the lock that serialises the answers to
+// identity's requests (approve, deny), or ctx is done. It is not the owner
+// lock: the session that owns the identity runs while its requests are
+// answered.
+func (h Home) LockAnswer(ctx context.Context, identity string) (*Lock, error) {
+	if err := ValidateIdentity(identity); err != nil {
+		return nil, err
+	}
+	path, err := h.lockPath("answer-" + identity)
+	if err != nil {
+		return nil, err
+	}
+	return waitLock(ctx, "the answers of "+identity, func() (*Lock, error) { return tryFlock(path) })
+}
+
 // TryLockWatch takes the lock that marks a running bottle watch.
 func (h Home) TryLockWatch() (*Lock, error) {
 	path, err := h.lockPath("watch")
