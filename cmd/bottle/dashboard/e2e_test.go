@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/bottle-dev/bottle/backend/backendtest"
 	"io"
 	"os"
 	"os/exec"
@@ -15,6 +14,13 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
+
+	"github.com/bottle-dev/bottle/backend"
+	"github.com/bottle-dev/bottle/backend/backendtest"
+	"github.com/bottle-dev/bottle/runner/state"
 )
 
 // TestDashboardEndToEnd drives the real bottle binary against a real
@@ -149,8 +155,31 @@ func newDashE2E(t *testing.T) *dashE2E {
 			e.env = append(e.env, kv)
 		}
 	}
-	e.env = append(e.env, "BOTTLE_HOME="+filepath.Join(tmp, "home"), "NO_COLOR=1", "TERM=xterm-256color")
+	home := filepath.Join(tmp, "home")
+	e.env = append(e.env, "BOTTLE_HOME="+home, "NO_COLOR=1", "TERM=xterm-256color")
+	// The bottle-cwd image the demo's launch cached outlives the test's
+	// home: remove it last.
+	t.Cleanup(func() { removeCwdImages(home) })
 	return e
+}
+
+// removeCwdImages removes the bottle-cwd images of the BOTTLE_HOME home.
+func removeCwdImages(home string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return
+	}
+	defer cli.Close()
+	f := filters.NewArgs(filters.Arg("label", backend.LabelHome+"="+state.Home{Path: home}.ID()), filters.Arg("label", backend.LabelCwd))
+	imgs, err := cli.ImageList(ctx, image.ListOptions{Filters: f})
+	if err != nil {
+		return
+	}
+	for _, im := range imgs {
+		_, _ = cli.ImageRemove(ctx, im.ID, image.RemoveOptions{Force: true, PruneChildren: true})
+	}
 }
 
 func (e *dashE2E) bottle(ctx context.Context, args ...string) *exec.Cmd {
