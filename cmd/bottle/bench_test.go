@@ -325,7 +325,7 @@ func report(b *testing.B, names []string, arms []samples) {
 		b.ReportMetric(ms(arms[i].median()), name+"-ms")
 		b.Logf("%-22s median %7.0f ms  %s", name, ms(arms[i].median()), arms[i])
 	}
-	ratio := float64(arms[0].median()) / float64(arms[1].median())
+	ratio := ratioOf(arms[0], arms[1])
 	b.ReportMetric(ratio, "ratio")
 	b.Logf("ratio %s/%s: %.3f of the medians, %.3f paired", names[0], names[1], ratio, pairedRatio(arms[0], arms[1]))
 	b.ReportMetric(0, "ns/op")
@@ -425,8 +425,8 @@ func BenchmarkLaunch(b *testing.B) {
 		i++
 	}
 	report(b, names, got)
-	b.ReportMetric(float64(got[0].median())/float64(got[2].median()), "ratio-vs-net-init")
-	b.ReportMetric(float64(got[3].median())/float64(got[1].median()), "ratio-sharednet-vs-run")
+	b.ReportMetric(ratioOf(got[0], got[2]), "ratio-vs-net-init")
+	b.ReportMetric(ratioOf(got[3], got[1]), "ratio-sharednet-vs-run")
 }
 
 // The copy benchmark tree: 20,000 files, 200 MiB.
@@ -536,7 +536,7 @@ func BenchmarkCwdCopy(b *testing.B) {
 			b.Logf("%-10s median %6.0f ms = %6.1f MB/s  %s", name, ms(got[k].median()), mbps(got[k].median()), got[k])
 		}
 		// Throughput ratio: docker cp's time over bottle's.
-		ratio := float64(got[1].median()) / float64(got[0].median())
+		ratio := ratioOf(got[1], got[0])
 		b.ReportMetric(ratio, "ratio")
 		b.Logf("throughput ratio bottle/docker cp: %.3f of the medians, %.3f paired", ratio, pairedRatio(got[1], got[0]))
 		b.ReportMetric(0, "ns/op")
@@ -706,7 +706,8 @@ bottle "resume" {
 // docker run -d), target ≤ 1.1×. Each iteration makes a preserved state dir
 // for real (apply --detach, the agent files a request, bottle approve), with
 // a RUN line of its own so that no build is cached, on either arm; the
-// by-hand arm builds the very text approve wrote, with its own nonce.
+// by-hand arm builds the lines approve wrote, with its own nonce, FROM the
+// agent's image (fromAgentImage).
 //
 //   - Watch: bottle watch runs; the bottle arm is from the Dockerfile's
 //     mtime (approve writes it last) to the StartedAt the engine records
@@ -715,8 +716,8 @@ bottle "resume" {
 //     precision of either.
 //   - Resume: no watch; bottle resume --detach of the preserved state dir
 //     against docker build + docker run -d, both as wall time; a third arm
-//     also adds the labels bottle's build adds (one LABEL step since
-//     f016ae1; a step per label before), to show their cost.
+//     also runs the LABEL steps bottle's build runs, to show their cost
+//     (none since approve makes a labelled base image).
 func BenchmarkResume(b *testing.B) {
 	bn := newBench(b)
 	dir := b.TempDir()

@@ -33,11 +33,12 @@ func (l *Lock) Unlock() error {
 	return err
 }
 
-func (h Home) lockPath(name string) (string, error) {
+// tryLock takes the lock file name (in LockDir) without waiting.
+func (h Home) tryLock(name string) (*Lock, error) {
 	if err := os.MkdirAll(h.LockDir(), 0o700); err != nil {
-		return "", fmt.Errorf("create lock dir: %w", err)
+		return nil, fmt.Errorf("create lock dir: %w", err)
 	}
-	return filepath.Join(h.LockDir(), name+".lock"), nil
+	return tryFlock(filepath.Join(h.LockDir(), name+".lock"))
 }
 
 func tryFlock(path string) (*Lock, error) {
@@ -61,11 +62,7 @@ func (h Home) TryLockOwner(identity string) (*Lock, error) {
 	if err := ValidateIdentity(identity); err != nil {
 		return nil, err
 	}
-	path, err := h.lockPath(identity)
-	if err != nil {
-		return nil, err
-	}
-	return tryFlock(path)
+	return h.tryLock(identity)
 }
 
 // LockOwner waits until it owns identity or ctx is done. One process owns a
@@ -91,11 +88,7 @@ func (h Home) TryLockCache(key string) (*Lock, error) {
 	if !cacheKeyRE.MatchString(key) {
 		return nil, fmt.Errorf("cache lock %q: invalid key", key)
 	}
-	path, err := h.lockPath("cache-" + key)
-	if err != nil {
-		return nil, err
-	}
-	return tryFlock(path)
+	return h.tryLock("cache-" + key)
 }
 
 // waitLock retries try until it stops reporting ErrLocked or ctx is done.
@@ -123,20 +116,12 @@ func (h Home) LockAnswer(ctx context.Context, identity string) (*Lock, error) {
 	if err := ValidateIdentity(identity); err != nil {
 		return nil, err
 	}
-	path, err := h.lockPath("answer-" + identity)
-	if err != nil {
-		return nil, err
-	}
-	return waitLock(ctx, "the answers of "+identity, func() (*Lock, error) { return tryFlock(path) })
+	return waitLock(ctx, "the answers of "+identity, func() (*Lock, error) { return h.tryLock("answer-" + identity) })
 }
 
 // TryLockWatch takes the lock that marks a running bottle watch.
 func (h Home) TryLockWatch() (*Lock, error) {
-	path, err := h.lockPath("watch")
-	if err != nil {
-		return nil, err
-	}
-	return tryFlock(path)
+	return h.tryLock("watch")
 }
 
 // WatchRunning reports whether a bottle watch holds its lock.
