@@ -60,6 +60,17 @@ func requestSeeds(t testing.TB) map[string][2]string {
 		"null":                   {"req-1", "null"},
 		"empty":                  {"req-1", ""},
 		"deep-nesting":           {"req-1", strings.Repeat("[", 10000)},
+		"bidi-override-line":     {"req-1", req(line("RUN echo \u202etxt.exe"))},
+		"bidi-isolate-line":      {"req-1", req(line("RUN echo \u2067x\u2069 && true"))},
+		"zero-width-line":        {"req-1", req(line("RUN apt-get install -y ff\u200bmpeg"))},
+		"bom-line":               {"req-1", req(line("\ufeffRUN true"))},
+		"bidi-reason":            {"req-1", req(map[string]any{"reason": "need \u202egepmff"})},
+		"label-reserved":         {"req-1", req(line("LABEL dev.bottle.identity=other-abcde"))},
+		"label-reserved-quoted":  {"req-1", req(line(`LABEL a=b "DEV.bottle".managed=true`))},
+		"label-reserved-escaped": {"req-1", req(line(`LABEL dev\.bottle.x=1`))},
+		"label-variable-key":     {"req-1", req(line("LABEL ${K}=1"))},
+		"env-reserved-old-form":  {"req-1", req(line("ENV dev.bottle.x 1"))},
+		"arg-reserved":           {"req-1", req(line("ARG dev.bottle.x=1"))},
 	}
 }
 
@@ -106,6 +117,9 @@ func checkAcceptedRequest(t *testing.T, id string, r *Request) {
 		if c != '\t' && (unicode.IsControl(c) || c == '\u2028' || c == '\u2029') {
 			t.Errorf("accepted reason with control character %U", c)
 		}
+		if unicode.Is(unicode.Cf, c) {
+			t.Errorf("accepted reason with format character %U", c)
+		}
 	}
 	if len(r.Dockerfile) == 0 || len(r.Dockerfile) > maxLines {
 		t.Errorf("accepted %d lines", len(r.Dockerfile))
@@ -117,6 +131,9 @@ func checkAcceptedRequest(t *testing.T, id string, r *Request) {
 		for _, c := range l {
 			if unicode.IsControl(c) || c == '\u2028' || c == '\u2029' || c == utf8.RuneError {
 				t.Errorf("line %d: accepted control character %U in %q", i, c, l)
+			}
+			if unicode.Is(unicode.Cf, c) {
+				t.Errorf("line %d: accepted format character %U in %q", i, c, l)
 			}
 		}
 		fields := strings.Fields(l)
@@ -133,6 +150,14 @@ func checkAcceptedRequest(t *testing.T, id string, r *Request) {
 		// not: the keyword must be followed by an ASCII space.
 		if !ok || !strings.HasPrefix(strings.TrimLeftFunc(l, unicode.IsSpace), fields[0]+" ") {
 			t.Errorf("line %d: accepted instruction %q in %q", i, fields[0], l)
+		}
+		// The first key of a LABEL, ENV or ARG line, unquoted, is never
+		// in bottle's own label namespace.
+		if kw == "LABEL" || kw == "ENV" || kw == "ARG" {
+			key, _, _ := strings.Cut(strings.NewReplacer(`"`, "", "'", "", `\`, "").Replace(fields[1]), "=")
+			if k := strings.ToLower(key); k == "dev.bottle" || strings.HasPrefix(k, "dev.bottle.") {
+				t.Errorf("line %d: accepted reserved key %q", i, l)
+			}
 		}
 		last := fields[len(fields)-1]
 		if strings.HasSuffix(last, `\`) || strings.HasSuffix(last, "`") {

@@ -61,6 +61,9 @@ func ParseRequest(fileID string, data []byte) (*Request, error) {
 	if hasControl(r.Reason, true) {
 		return nil, fmt.Errorf("reason contains control characters")
 	}
+	if c, ok := formatChar(r.Reason); ok {
+		return nil, fmt.Errorf("reason contains the invisible format character %U (a bidi control, zero-width character or similar); remove it", c)
+	}
 	if r.CreatedAt != "" {
 		if _, err := time.Parse(time.RFC3339, r.CreatedAt); err != nil {
 			return nil, fmt.Errorf("created_at %q is not an RFC 3339 time", truncate(r.CreatedAt, 40))
@@ -89,6 +92,11 @@ func checkLine(line string) error {
 	if hasControl(line, false) {
 		return fmt.Errorf("contains a line break or control character; each line must be one instruction")
 	}
+	if c, ok := formatChar(line); ok {
+		// Invisible, or reordering what follows: the operator would not
+		// see what Docker builds.
+		return fmt.Errorf("contains the invisible format character %U (a bidi control, zero-width character or similar); remove it", c)
+	}
 	trimmed := strings.TrimSpace(line)
 	if trimmed == "" {
 		return fmt.Errorf("is empty")
@@ -113,7 +121,7 @@ func checkLine(line string) error {
 		// outside the image being built.
 		return fmt.Errorf("RUN options such as --mount or --network are not allowed")
 	}
-	return nil
+	return checkKeys(kw, trimmed)
 }
 
 // hasHeredoc reports whether s has a run of exactly two '<' anywhere: BuildKit
