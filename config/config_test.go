@@ -76,7 +76,7 @@ func TestValidFixtures(t *testing.T) {
 				Name: "fixer", Agent: claude, Backend: "smolmachines",
 				Cwd: &Cwd{
 					Path: filepath.Join(dir, "project"), Copy: true, Target: "/src",
-					Exclude: []string{"node_modules", ".git/objects"},
+					Exclude: []string{"node_modules", ".git/objects"}, Keep: "patch",
 				},
 				CPUs: 1.5, Memory: "1.5GiB", MemoryBytes: 1610612736, Network: true,
 			}, {

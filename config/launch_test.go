@@ -29,10 +29,10 @@ func TestRanges(t *testing.T) {
 		{"agent ref", b.AgentRange, 49},
 		{"backend", b.BackendRange, 50},
 		{"cwd path", b.Cwd.PathRange, 57},
-		{"cpus", b.CPUsRange, 63},
-		{"memory", b.MemoryRange, 64},
+		{"cpus", b.CPUsRange, 64},
+		{"memory", b.MemoryRange, 65},
 		{"plain context defaults to dockerfile", cfg.Agents["plain"].ContextRange, 45},
-		{"backend unset: bottle header", cfg.Bottle("reviewer").BackendRange, 68},
+		{"backend unset: bottle header", cfg.Bottle("reviewer").BackendRange, 69},
 	} {
 		if tt.r.Start.Line != tt.line || tt.r.Filename != filepath.Join("testdata", "valid", "full.hcl") {
 			t.Errorf("%s: range %s, want line %d", tt.name, tt.r, tt.line)

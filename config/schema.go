@@ -76,6 +76,7 @@ var cwdSchema = &hcl.BodySchema{
 		{Name: "copy"},
 		{Name: "target"},
 		{Name: "exclude"},
+		{Name: "keep"},
 	},
 }
 

@@ -58,9 +58,20 @@ type Cwd struct {
 	Target string
 	// Exclude lists patterns left out of a copy.
 	Exclude []string
+	// Keep says how a copied workspace's changes come out when the session
+	// ends: KeepBranch, KeepPatch, KeepNone, or "" for the default (a
+	// branch when the folder is a git work tree, else a patch).
+	Keep string
 
-	DeclRange, PathRange, TargetRange hcl.Range
+	DeclRange, PathRange, TargetRange, KeepRange hcl.Range
 }
+
+// Values of a cwd block's keep.
+const (
+	KeepBranch = "branch"
+	KeepPatch  = "patch"
+	KeepNone   = "none"
+)
 
 // bottles is the bottles stage.
 func (l *loader) bottles(blocks []*rawBottle) hcl.Diagnostics {
@@ -169,7 +180,22 @@ func (l *loader) decodeCwd(rb *rawBlock, agent *Agent) (*Cwd, hcl.Diagnostics) {
 		c.Target, c.TargetRange = agent.Workdir, rb.block.DefRange
 	}
 	c.Exclude, d = l.stringListAttr(attrs, "exclude", ctx, rb.rng)
-	return c, append(diags, d...)
+	diags = append(diags, d...)
+	c.Keep, c.KeepRange, d = l.stringAttr(attrs, "keep", ctx, rb.rng)
+	diags = append(diags, d...)
+	switch c.Keep {
+	case "", KeepBranch, KeepPatch, KeepNone:
+	default:
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid keep value",
+			Detail: fmt.Sprintf("keep is %q; it must be \"branch\" (a commit on bottle/<identity>), \"patch\" "+
+				"(a file under $BOTTLE_HOME/results) or \"none\" (the copy is dropped).", c.Keep),
+			Subject: c.KeepRange.Ptr(),
+			Context: rb.rng.Ptr(),
+		})
+	}
+	return c, diags
 }
 
 func (l *loader) decodeResources(rb *rawBlock, b *Bottle) hcl.Diagnostics {

@@ -30,3 +30,11 @@ bottle "late" {
     cpus = "two" # ERROR: Incorrect attribute value type
   }
 }
+
+bottle "keeper" {
+  agent = agent.claude
+  cwd {
+    copy = true
+    keep = "stash" # ERROR: Invalid keep value
+  }
+}

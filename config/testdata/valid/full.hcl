@@ -57,6 +57,7 @@ bottle "fixer" {
     path    = "project"
     copy    = true
     exclude = ["node_modules", ".git/objects"]
+    keep    = "patch"
   }
 
   resources {
