@@ -13,18 +13,36 @@ import (
 // copyDir streams the host folder src (minus excludes) into dst inside the
 // instance, without buffering the tree.
 func copyDir(ctx context.Context, be backend.Backend, instance, src, dst string, excludes []string, o *owner) error {
+	return copyDirTap(ctx, be, instance, src, dst, excludes, o, nil)
+}
+
+// copyDirTap is copyDir that also writes the tar stream, as it was read
+// from the host, to tap (when non-nil), and closes tap at the end.
+func copyDirTap(ctx context.Context, be backend.Backend, instance, src, dst string, excludes []string, o *owner, tap *io.PipeWriter) error {
 	pr, pw := io.Pipe()
 	go func() {
 		pw.CloseWithError(buildctx.Tar(ctx, src, excludes, pw))
 	}()
-	var in io.Reader = pr
+	var raw io.Reader = pr
+	if tap != nil {
+		raw = io.TeeReader(pr, tap)
+	}
+	in := raw
 	if o != nil {
 		cr, cw := io.Pipe()
-		go func() { cw.CloseWithError(chown(pr, cw, o)) }()
+		go func() { cw.CloseWithError(chown(raw, cw, o)) }()
 		defer cr.Close()
 		in = cr
 	}
 	err := be.CopyIn(ctx, instance, dst, in)
+	if tap != nil {
+		if err == nil {
+			// The engine may stop reading at the archive's end blocks:
+			// the tap gets the whole stream all the same.
+			_, err = io.Copy(io.Discard, in)
+		}
+		_ = tap.CloseWithError(err)
+	}
 	_ = pr.CloseWithError(errors.New("copy ended"))
 	return err
 }

@@ -74,7 +74,7 @@ func (r *Runner) lookupCwd(ctx context.Context, s *session, image string, p back
 			return "", fmt.Errorf("copy %s: %w", c.Path, err)
 		}
 		p.Progress(c.Path + " is unchanged since it was copied: starting from " + cache.d.Ref)
-		s.cwdInImage = true
+		s.cwdInImage, s.cwdFP = true, fp
 		return cache.d.Ref, nil
 	}
 	cache.lock = lock

@@ -60,6 +60,12 @@ type session struct {
 	// cwd is the cwd image to make once the bottle has its copy (a cache
 	// miss); nil otherwise.
 	cwd *cwdCache
+	// cwdFP is the fingerprint of the cwd the cwd image holds (a hit).
+	cwdFP string
+	// tree is the recording of the launch tree (copy mode, first launch).
+	tree *launchTree
+	// ran: the agent was started, so its workspace may hold work.
+	ran bool
 }
 
 // Apply launches a new bottle of opts.Bottle under a freshly minted identity.
@@ -158,6 +164,12 @@ func (r *Runner) run(ctx context.Context, s *session, opts LaunchOptions) (res *
 		cctx, cancel := cleanupContext(ctx)
 		defer cancel()
 		prepared := network() != errNoNetwork
+		if s.ran {
+			// Before anything is removed: a copied workspace's work
+			// comes out first (export.go).
+			_ = s.tree.wait()
+			err = errors.Join(err, r.keepWork(cctx, s.dir, s.be, s.bottle.Name))
+		}
 		if started || prepared {
 			if terr := s.be.Remove(cctx, backend.InstanceName(id)); terr != nil {
 				err = errors.Join(err, fmt.Errorf("tear down %s: %w", id, terr))
@@ -216,6 +228,7 @@ func (r *Runner) run(ctx context.Context, s *session, opts LaunchOptions) (res *
 	}
 	_ = s.dir.Audit(event, map[string]string{"backend": s.be.Name(), "image": spec.Image, "session_id": s.meta.SessionID})
 
+	s.ran = true
 	if opts.Detach {
 		if err := s.be.Start(ctx, inst.ID); err != nil {
 			return res, fmt.Errorf("start %s: %w", id, err)
@@ -374,9 +387,12 @@ func (r *Runner) restore(ctx context.Context, s *session, instance string) error
 		if err != nil {
 			return err
 		}
-		if err := copyDir(ctx, s.be, instance, src, c.Target, excludes, o); err != nil {
+		tap := r.tapTree(ctx, s, src == c.Path)
+		if err := copyDirTap(ctx, s.be, instance, src, c.Target, excludes, o, tap); err != nil {
 			return fmt.Errorf("copy %s into %s: %w", src, s.dir.Identity, err)
 		}
+	} else if c != nil && c.Copy && !exists(s.dir.Join(state.LaunchTreeFile)) {
+		s.tree = r.recordTree(ctx, s, nil, s.cwdFP)
 	}
 	if t := s.bottle.Agent.Transcript; t != "" && s.dir.HasSnapshot(state.TranscriptDir) {
 		o, err := lookupOwner()

@@ -111,6 +111,11 @@ func (r *Runner) Stop(ctx context.Context, identity string) (preserved bool, err
 	// session removes the dir, and an append then would re-create a file
 	// in it and make that removal fail.
 	_ = dir.Audit("stop", map[string]string{"reason": "bottle stop"})
+	// A copied workspace comes out before the bottle goes (keep.go); an
+	// attached owner then finds it exported.
+	if err := r.keepWork(ctx, dir, be, md.Bottle); err != nil {
+		return dir.IsPreserved(), err
+	}
 	if err := be.Remove(ctx, backend.InstanceName(identity)); err != nil {
 		return false, fmt.Errorf("stop %s: %w", identity, err)
 	}

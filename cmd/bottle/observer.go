@@ -45,6 +45,8 @@ func (o *humanObserver) Event(e runner.Event) {
 		fmt.Fprintf(o.w, "%s: capability request %s: %s\n    approve: bottle approve %s %s\n    deny:    bottle deny %s %s --reason TEXT\n", id, reqID, reason, id, reqID, id, reqID)
 	case runner.EventRejected:
 		fmt.Fprintf(o.w, "%s: rejected a malformed request: %s\n", id, e.Message)
+	case runner.EventExported:
+		fmt.Fprintf(o.w, "%s: %s\n", id, e.Message)
 	case runner.EventApproved, runner.EventDenied, runner.EventDetached:
 	default:
 		fmt.Fprintf(o.w, "%s: %s: %s\n", id, e.Type, e.Message)

@@ -70,6 +70,11 @@ type Manifest struct {
 	Dir string `json:"dir"`
 	// Git is set when Dir is in a git work tree.
 	Git *Git `json:"git,omitempty"`
+	// Target is the folder inside the bottle the tree was copied to.
+	Target string `json:"target,omitempty"`
+	// Keep is how the session's end exports the changes ("branch",
+	// "patch", "none"), resolved at launch.
+	Keep string `json:"keep,omitempty"`
 	// Entries are sorted by Path.
 	Entries []Entry `json:"entries"`
 

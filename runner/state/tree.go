@@ -1,0 +1,17 @@
+package state
+
+import "path/filepath"
+
+// Names of the files that carry a copied workspace's work out.
+const (
+	// LaunchTreeFile records the tree a copy-mode bottle was launched with
+	// (runner/changes.Manifest): what its changes are measured against.
+	LaunchTreeFile = "launch-tree.json"
+	// ExportFile records where the session's end put the workspace's
+	// changes, so that they are exported once.
+	ExportFile = "export.json"
+)
+
+// ResultsDir holds the patches session ends export: outside the state
+// dirs, so that cleanup keeps them.
+func (h Home) ResultsDir() string { return filepath.Join(h.Path, "results") }
