@@ -37,6 +37,12 @@ const (
 	// LabelHome tells apart the bottles of different BOTTLE_HOMEs sharing
 	// one engine, so that gc in one never removes another's.
 	LabelHome = "dev.bottle.home"
+	// LabelDockerfile is the absolute path of the agent Dockerfile an
+	// image was built from: gc keeps the newest image of each.
+	LabelDockerfile = "dev.bottle.dockerfile"
+	// LabelCwdPath is the host folder a cwd image holds a copy of: gc
+	// drops the images of folders that are gone.
+	LabelCwdPath = "dev.bottle.cwd-path"
 )
 
 // Errors backends map their engine's errors onto; callers test with errors.Is.

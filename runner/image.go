@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"unicode"
 
 	"github.com/bottle-dev/bottle/backend"
 )
@@ -19,11 +21,23 @@ func (r *Runner) agentImage(ctx context.Context, s *session, p backend.Progress)
 		}
 		return ref, nil
 	}
-	ref, err := s.be.EnsureImage(ctx, backend.Image{Dockerfile: a.Dockerfile, Context: a.Context}, p)
+	ref, err := s.be.EnsureImage(ctx, backend.Image{Dockerfile: a.Dockerfile, Context: a.Context, Labels: r.agentLabels(a.Dockerfile)}, p)
 	if err != nil {
 		return "", withRange(fmt.Errorf("build %s: %w", a.Dockerfile, err), a.DockerfileRange)
 	}
 	return ref, nil
+}
+
+// agentLabels are the labels of the image built from an agent Dockerfile:
+// this home's (gc judges only its own images) and the Dockerfile's path (gc
+// keeps the newest image of each, and none of a Dockerfile that is gone).
+// A path the builder could not carry unchanged in a LABEL line is left out.
+func (r *Runner) agentLabels(dockerfile string) map[string]string {
+	l := map[string]string{backend.LabelHome: r.Home.ID()}
+	if !strings.ContainsFunc(dockerfile, unicode.IsControl) {
+		l[backend.LabelDockerfile] = dockerfile
+	}
+	return l
 }
 
 // bottleImage builds the per-bottle Dockerfile a capability approval wrote,

@@ -161,6 +161,8 @@ func (r *Runner) planBottle(b *config.Bottle) (*BottlePlan, error) {
 		if err != nil {
 			return nil, withRange(fmt.Errorf("hash the build context of %s: %w", a.Dockerfile, err), a.DockerfileRange)
 		}
+		// The image's labels are part of its content (and of its tag).
+		h = buildctx.Keyed(h, r.agentLabels(a.Dockerfile))
 		bp.Image = ImagePlan{Action: ImageBuild, Dockerfile: a.Dockerfile, Context: a.Context, Hash: h, Tag: buildctx.Tag(h)}
 	}
 	if c := b.Cwd; c != nil {

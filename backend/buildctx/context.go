@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/moby/patternmatcher/ignorefile"
@@ -66,7 +67,8 @@ func ContextWithLabels(ctx context.Context, dockerfile, contextDir string, label
 }
 
 // sources is what Context and Hash both read before walking, so the hash
-// always describes exactly the bytes a build receives.
+// always describes the bytes a build receives (the part of them its
+// Dockerfile can read).
 type sources struct {
 	dockerfile []byte
 	mtime      time.Time
@@ -120,7 +122,8 @@ func (s *sources) walker(fn func(entry) error) (*walker, error) {
 	}, nil
 }
 
-// appendLabels adds one LABEL line with the labels, sorted, quoted.
+// appendLabels adds one LABEL line with the labels, sorted, quoted. A "$"
+// is escaped: the builder expands variables inside double quotes.
 func appendLabels(dockerfile []byte, labels map[string]string) []byte {
 	keys := make([]string, 0, len(labels))
 	for k := range labels {
@@ -134,8 +137,12 @@ func appendLabels(dockerfile []byte, labels map[string]string) []byte {
 	}
 	b.WriteString("LABEL")
 	for _, k := range keys {
-		fmt.Fprintf(&b, " %s=%s", strconv.Quote(k), strconv.Quote(labels[k]))
+		fmt.Fprintf(&b, " %s=%s", labelQuote(k), labelQuote(labels[k]))
 	}
 	b.WriteByte('\n')
 	return b.Bytes()
+}
+
+func labelQuote(s string) string {
+	return strings.ReplaceAll(strconv.Quote(s), "$", `\$`)
 }

@@ -6,43 +6,100 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
+	"maps"
 	"os"
+	"slices"
 )
 
 // hashVersion starts every hash. Change it whenever what goes into the hash
 // changes, so that images tagged under the old scheme are not trusted.
-const hashVersion = "bottle-buildctx/1"
+// Version 2 hashes only the context files the Dockerfile can read.
+const hashVersion = "bottle-buildctx/2"
 
 // TagRepo is the repository of images built from an agent Dockerfile and
 // tagged by content (see Tag).
 const TagRepo = "bottle-agent"
 
-// Hash returns the hex SHA-256 of a Dockerfile and its build context as
-// Context would send it (.dockerignore applied): the Dockerfile's bytes, the
-// .dockerignore, and for every entry its name, type, mode, link target and
-// contents. Mtimes and ownership are left out, so a fresh checkout of the
-// same tree hashes the same. Files are streamed, never held in memory.
+// errUnsure stops a selective hash that met something it cannot judge (a
+// symlink on the way to a source, which the builder follows): Hash then
+// hashes the whole context.
+var errUnsure = errors.New("cannot tell which files the build reads")
+
+// Hash returns the hex SHA-256 of a Dockerfile and what its build can read
+// of the context as Context would send it (.dockerignore applied): the
+// Dockerfile's bytes, the .dockerignore, and for every entry its COPY and
+// ADD instructions can name its name, type, mode, link target and
+// contents. A file the build cannot see (a bind-mounted cwd next to the
+// Dockerfile) changes nothing; when the Dockerfile reads the whole context
+// (`COPY . …`) or Hash cannot be sure what it reads (a variable in a
+// source, `**`, RUN --mount, a symlink on the way), every entry counts.
+// Mtimes and ownership are left out, so a fresh checkout of the same tree
+// hashes the same. Files are streamed, never held in memory.
 func Hash(dockerfile, contextDir string) (string, error) {
 	src, err := readSources(dockerfile, contextDir)
 	if err != nil {
 		return "", err
 	}
+	if u := usedSources(src.dockerfile); u != nil {
+		sum, err := src.hash(u)
+		if !errors.Is(err, errUnsure) {
+			return sum, err
+		}
+	}
+	return src.hash(nil)
+}
+
+// hash hashes the sources with the context entries u selects (nil: all).
+func (s *sources) hash(u *uses) (string, error) {
 	h := &hasher{h: sha256.New(), buf: make([]byte, bufSize)}
-	wk, err := src.walker(h.add)
+	wk, err := s.walker(h.add)
 	if err != nil {
 		return "", err
 	}
 	h.field([]byte(hashVersion))
-	h.field(src.dockerfile)
-	h.field(src.ignore)
+	h.field(s.dockerfile)
+	h.field(s.ignore)
+	if u != nil {
+		h.field([]byte("selected"))
+		wk.sel = func(e entry) (bool, bool, error) {
+			used, named, below := u.match(e.rel)
+			if e.info.Mode()&fs.ModeSymlink != 0 && (named || below) {
+				return false, false, errUnsure
+			}
+			return used, used || below, nil
+		}
+	}
 	// Hash has no ctx in its signature: `bottle plan` calls it synchronously.
 	if err := wk.walk(context.Background()); err != nil {
-		return "", fmt.Errorf("hash build context %s: %w", contextDir, err)
+		if errors.Is(err, errUnsure) {
+			return "", err
+		}
+		return "", fmt.Errorf("hash build context %s: %w", s.contextDir, err)
 	}
 	return hex.EncodeToString(h.h.Sum(nil)), nil
+}
+
+// Keyed mixes the labels an image is built with into a content hash: an
+// image's labels are part of what it is, so the same Dockerfile built for
+// two homes (or two agents) gets two tags rather than one that each build
+// takes from the other. No labels leave the hash as it is.
+func Keyed(hash string, labels map[string]string) string {
+	if len(labels) == 0 {
+		return hash
+	}
+	keys := slices.Sorted(maps.Keys(labels))
+	h := &hasher{h: sha256.New()}
+	h.field([]byte(hash))
+	for _, k := range keys {
+		h.field([]byte(k))
+		h.field([]byte(labels[k]))
+	}
+	return hex.EncodeToString(h.h.Sum(nil))
 }
 
 // Tag is the image tag of a content hash: bottle-agent:<first 16 hex digits>.

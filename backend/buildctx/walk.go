@@ -27,7 +27,11 @@ type walker struct {
 	// skip holds root-level names the caller writes itself (the build
 	// context's Dockerfile and .dockerignore).
 	skip map[string]bool
-	fn   func(entry) error
+	// sel, when set, picks the entries fn sees (visit) and the directories
+	// walked into (descend); Hash uses it to read only what a Dockerfile
+	// can COPY.
+	sel func(entry) (visit, descend bool, err error)
+	fn  func(entry) error
 }
 
 // newMatcher compiles exclude patterns the way the docker CLI reads a
@@ -121,10 +125,19 @@ func (w *walker) dir(ctx context.Context, dir, rel string, parent patternmatcher
 		if err != nil {
 			return err
 		}
-		if err := w.fn(entry{rel: r, path: p, info: info}); err != nil {
-			return err
+		e := entry{rel: r, path: p, info: info}
+		visit, descend := true, true
+		if w.sel != nil {
+			if visit, descend, err = w.sel(e); err != nil {
+				return err
+			}
 		}
-		if info.IsDir() {
+		if visit {
+			if err := w.fn(e); err != nil {
+				return err
+			}
+		}
+		if info.IsDir() && descend {
 			if err := w.dir(ctx, p, r, mi); err != nil {
 				return err
 			}

@@ -19,8 +19,9 @@ import (
 
 // EnsureImage returns a local image reference for img. A Ref is used as is
 // when present and pulled otherwise. A Dockerfile is built, tagged img.Tag
-// or, when that is empty, buildctx.Tag of its content hash; a tag that
-// already holds an image of the same content hash is not rebuilt.
+// or, when that is empty, buildctx.Tag of its content hash keyed with its
+// labels; a tag that already holds an image of the same content is not
+// rebuilt.
 func (b *Backend) EnsureImage(ctx context.Context, img backend.Image, p backend.Progress) (string, error) {
 	switch {
 	case img.Ref != "" && img.Dockerfile != "":
@@ -64,14 +65,22 @@ func (b *Backend) build(ctx context.Context, img backend.Image, p backend.Progre
 	if err != nil {
 		return "", err
 	}
+	// A content tag names its content: the image under it needs no label
+	// saying so. Keeping the hash out of the labels keeps the LABEL step
+	// the same from one content to the next, so a build whose every layer
+	// is cached (a comment changed) is a cache hit to the end and runs no
+	// container.
+	byContent := img.Tag == ""
 	tag := img.Tag
-	if tag == "" {
-		tag = buildctx.Tag(hash)
+	if byContent {
+		tag = buildctx.Tag(buildctx.Keyed(hash, img.Labels))
 	}
 	info, err := b.c.ImageInspect(ctx, tag)
 	switch {
-	case err == nil && info.Config != nil && info.Config.Labels[LabelContentHash] == hash:
+	case err == nil && info.Config != nil && byContent && info.Config.Labels[backend.LabelManaged] == "true":
 		return tag, nil // built before from the same content: no progress, no build
+	case err == nil && info.Config != nil && info.Config.Labels[LabelContentHash] == hash:
+		return tag, nil
 	case err != nil && !isNotFound(err):
 		return "", wrap(err, "inspect image %s", tag)
 	}
@@ -79,11 +88,14 @@ func (b *Backend) build(ctx context.Context, img backend.Image, p backend.Progre
 
 	labels := map[string]string{}
 	maps.Copy(labels, img.Labels)
-	labels[backend.LabelManaged], labels[LabelContentHash] = "true", hash
+	labels[backend.LabelManaged] = "true"
+	if !byContent {
+		labels[LabelContentHash] = hash
+	}
 	if identity := tagIdentity(tag); identity != "" {
 		labels[backend.LabelIdentity] = identity
 	}
-	if img.Tag != "" && b.inherits(ctx, img.Dockerfile, labels) {
+	if !byContent && b.inherits(ctx, img.Dockerfile, labels) {
 		// The base already carries this image's labels (approve made a
 		// labelled base for the identity): the image inherits them, and
 		// the build runs only the Dockerfile's own steps. Without a

@@ -7,10 +7,11 @@ import (
 	"github.com/bottle-dev/bottle/backend"
 )
 
-// LabelContentHash is put on every image the backend builds: the
-// buildctx.Hash of its Dockerfile and context. A tag that exists with the
-// same hash is reused; one with another hash (a per-bottle Dockerfile that
-// gained approved lines) is rebuilt.
+// LabelContentHash is put on every image the backend builds under a tag
+// of the caller's (backend.Image.Tag): the buildctx.Hash of its Dockerfile
+// and context. A tag that exists with the same hash is reused; one with
+// another hash (a per-bottle Dockerfile that gained approved lines) is
+// rebuilt. Images tagged by content need no such label.
 const LabelContentHash = "dev.bottle.content-hash"
 
 // perBottleRepo is the repository of per-bottle images, bottle/<identity>

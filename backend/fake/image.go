@@ -141,7 +141,7 @@ func (b *Backend) buildDockerfile(ctx context.Context, img backend.Image, p back
 	}
 	tag := img.Tag
 	if tag == "" {
-		tag = buildctx.Tag(hash)
+		tag = buildctx.Tag(buildctx.Keyed(hash, img.Labels))
 	}
 	b.mu.Lock()
 	cur := b.images[tag]
