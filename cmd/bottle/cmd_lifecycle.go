@@ -43,12 +43,15 @@ BOTTLE_RESUMED=1.`,
 }
 
 func (a *app) statusCommand(name string) *cobra.Command {
-	var asJSON bool
+	var asJSON, results bool
 	cmd := &cobra.Command{
 		Use:   name,
 		Short: "List every bottle: state, backend, pending requests, age",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if results {
+				return a.writeResults(a.Out)
+			}
 			r, err := a.runner(nil)
 			if err != nil {
 				return err
@@ -82,6 +85,7 @@ func (a *app) statusCommand(name string) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON document")
+	cmd.Flags().BoolVar(&results, "results", false, "list the patches ended sessions exported to $BOTTLE_HOME/results")
 	return cmd
 }
 
@@ -116,7 +120,8 @@ func (a *app) stopCommand() *cobra.Command {
 		Short: "Tear a bottle down; its state is removed unless preserved",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := a.runner(nil)
+			// The observer shows where a copied workspace was exported.
+			r, err := a.runner(&humanObserver{w: a.Err})
 			if err != nil {
 				return err
 			}
