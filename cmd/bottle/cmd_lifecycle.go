@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bottle-dev/bottle/backend"
+	"github.com/bottle-dev/bottle/cmd/bottle/internal/termsafe"
 	"github.com/bottle-dev/bottle/runner"
 )
 
@@ -76,9 +77,10 @@ func (a *app) statusCommand(name string) *cobra.Command {
 				if !b.StartedAt.IsZero() {
 					age = units.HumanDuration(time.Since(b.StartedAt))
 				}
-				fmt.Fprintf(a.Out, "%-28s %-14s %-10s %-13s %-10s %-8d %s\n", b.Identity, dash(b.Bottle), dash(b.Agent), dash(b.Backend), b.State, b.PendingRequests, age)
+				fmt.Fprintf(a.Out, "%-28s %-14s %-10s %-13s %-10s %-8d %s\n", termsafe.String(b.Identity), dash(termsafe.String(b.Bottle)),
+					dash(termsafe.String(b.Agent)), dash(termsafe.String(b.Backend)), b.State, b.PendingRequests, age)
 				if b.Error != "" {
-					fmt.Fprintf(a.Out, "    error: %s\n", b.Error)
+					fmt.Fprintf(a.Out, "    error: %s\n", termsafe.String(b.Error))
 				}
 			}
 			return nil
@@ -199,7 +201,7 @@ Preserved bottles are never touched.`,
 			}
 			removed, err := r.GC(cmd.Context(), backends)
 			for _, line := range removed {
-				fmt.Fprintf(a.Out, "removed %s\n", line)
+				fmt.Fprintf(a.Out, "removed %s\n", termsafe.String(line))
 			}
 			if len(removed) == 0 && err == nil {
 				fmt.Fprintln(a.Out, "Nothing to remove.")

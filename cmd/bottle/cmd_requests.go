@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bottle-dev/bottle/cmd/bottle/internal/termsafe"
 	"github.com/bottle-dev/bottle/runner"
 )
 
@@ -43,11 +44,12 @@ func (a *app) requestsCommand() *cobra.Command {
 				return nil
 			}
 			for _, p := range list {
-				fmt.Fprintf(a.Out, "%s  %s\n  reason: %s\n  adds:\n", p.Identity, p.Request.ID, p.Request.Reason)
+				id, reqID := termsafe.String(p.Identity), termsafe.String(p.Request.ID)
+				fmt.Fprintf(a.Out, "%s  %s\n  reason: %s\n  adds:\n", id, reqID, termsafe.String(p.Request.Reason))
 				for _, l := range p.Request.Dockerfile {
-					fmt.Fprintf(a.Out, "    %s\n", l)
+					fmt.Fprintf(a.Out, "    %s\n", termsafe.String(l))
 				}
-				fmt.Fprintf(a.Out, "  bottle approve %s %s\n  bottle deny %s %s --reason TEXT\n\n", p.Identity, p.Request.ID, p.Identity, p.Request.ID)
+				fmt.Fprintf(a.Out, "  bottle approve %s %s\n  bottle deny %s %s --reason TEXT\n\n", id, reqID, id, reqID)
 			}
 			return nil
 		},
@@ -75,8 +77,8 @@ bottle watch, brings it back on the new image.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(a.Out, runner.ApprovalStatus(ap))
-			fmt.Fprintf(a.Out, "  adds: %s\n  per-bottle Dockerfile: %s\n", strings.Join(ap.Request.Dockerfile, "; "), ap.Dockerfile)
+			fmt.Fprintln(a.Out, termsafe.String(runner.ApprovalStatus(ap)))
+			fmt.Fprintf(a.Out, "  adds: %s\n  per-bottle Dockerfile: %s\n", termsafe.String(strings.Join(ap.Request.Dockerfile, "; ")), termsafe.String(ap.Dockerfile))
 			return nil
 		},
 	}
@@ -97,7 +99,7 @@ func (a *app) denyCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.Out, "denied %s for %s\n", req.ID, args[0])
+			fmt.Fprintf(a.Out, "denied %s for %s\n", termsafe.String(req.ID), termsafe.String(args[0]))
 			return nil
 		},
 	}

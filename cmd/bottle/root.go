@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bottle-dev/bottle/cmd/bottle/internal/termsafe"
 	"github.com/bottle-dev/bottle/runner"
 	"github.com/bottle-dev/bottle/runner/state"
 )
@@ -164,7 +165,9 @@ func (a *app) printError(err error) {
 	case errors.As(err, &ce):
 		a.printDiagnostics(configErrorDiag(ce), nil)
 	default:
-		msg := err.Error()
+		// Runtime errors can quote the agent (a build's output, a
+		// request's name): print them through termsafe.
+		msg := termsafe.Lines(err.Error())
 		fmt.Fprintf(a.Err, "Error: %s\n", strings.TrimSpace(msg))
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -38,5 +39,18 @@ func TestScripts(t *testing.T) {
 			e.Setenv("EXAMPLES", filepath.Join(root, "examples"))
 			return nil
 		},
+		Cmds: map[string]func(*testscript.TestScript, bool, []string){"writeq": writeQueueFile},
 	})
+}
+
+// writeQueueFile is "writeq DIR NAME FILE": it copies FILE to DIR/NAME, with
+// Go escapes (\x1b, \u202e) in NAME interpreted, so that scripts can plant
+// queue files with hostile names.
+func writeQueueFile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: writeq DIR NAME FILE")
+	}
+	name, err := strconv.Unquote(`"` + args[1] + `"`)
+	ts.Check(err)
+	ts.Check(os.WriteFile(filepath.Join(ts.MkAbs(args[0]), name), []byte(ts.ReadFile(args[2])), 0o644))
 }

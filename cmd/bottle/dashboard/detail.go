@@ -93,12 +93,12 @@ func auditRows(budget, outNeed, auditNeed int) int {
 func (m Model) requestLines(p runner.PendingRequest, n int) []string {
 	s := m.styles
 	reqs := m.requests[p.Identity]
-	head := "request " + clean(p.Request.ID)
+	head := "request " + field(p.Request.ID)
 	if len(reqs) > 1 {
 		head += fmt.Sprintf(" (%d of %d, tab: next)", min(m.reqIndex, len(reqs)-1)+1, len(reqs))
 	}
 	lines := []string{s.accent.Render(fit(head, m.width))}
-	reason := wrap("reason: "+clean(p.Request.Reason), m.width-2)
+	reason := wrap("reason: "+field(p.Request.Reason), m.width-2)
 	if len(reason) > 2 {
 		reason = append(reason[:1], fit(reason[1]+" "+strings.Join(reason[2:], " "), m.width-2))
 	}
@@ -108,7 +108,7 @@ func (m Model) requestLines(p runner.PendingRequest, n int) []string {
 	lines = append(lines, "  approve appends:")
 	var df []string
 	for _, l := range p.Request.Dockerfile {
-		for i, piece := range hardWrap(clean(l), m.width-4) {
+		for i, piece := range hardWrap(field(l), m.width-4) {
 			if i == 0 {
 				df = append(df, "  + "+piece)
 			} else {

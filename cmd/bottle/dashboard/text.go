@@ -7,28 +7,29 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/bottle-dev/bottle/cmd/bottle/internal/termsafe"
 )
 
-// clean makes one line of untrusted text (agent output, request fields)
-// safe to put on the screen: escape sequences and control characters are
-// removed, so the agent can never move the cursor or restyle the
-// dashboard, and a carriage return keeps what a terminal would show.
+// clean makes one line of untrusted output (the agent's, an error that may
+// quote it) safe to put on the screen: colours are dropped and every other
+// escape sequence, control, bidi or zero-width character is shown escaped
+// (termsafe.Output), so the agent can never move the cursor, restyle the
+// dashboard or reorder what the operator reads; a carriage return keeps what
+// a terminal would show.
 func clean(s string) string {
-	s = strings.ToValidUTF8(s, "?")
-	s = ansi.Strip(s)
 	s = strings.TrimRight(s, "\r")
 	if i := strings.LastIndexByte(s, '\r'); i >= 0 {
 		s = s[i+1:]
 	}
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r == '\t':
-			return ' '
-		case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:
-			return -1
-		}
-		return r
-	}, s)
+	return strings.ReplaceAll(termsafe.Output(s), "\t", " ")
+}
+
+// field renders one request field (id, reason, Dockerfile line) with every
+// control and format character escaped: nothing of it is dropped, so what is
+// shown is byte for byte what an approval builds.
+func field(s string) string {
+	return termsafe.String(s)
 }
 
 // cleanLines applies clean to every line.
