@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 
+	"github.com/rogpeppe/go-internal/diff"
 	"github.com/spf13/cobra"
 
 	"github.com/bottle-dev/bottle/config"
@@ -155,7 +156,7 @@ syntax errors are reported and left untouched.`,
 
 var errReported = errors.New("reported")
 
-func (a *app) fmtFile(path string, check, diff bool) (bool, error) {
+func (a *app) fmtFile(path string, check, showDiff bool) (bool, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return false, fmt.Errorf("read %s: %w", path, err)
@@ -169,8 +170,8 @@ func (a *app) fmtFile(path string, check, diff bool) (bool, error) {
 		return false, nil
 	}
 	fmt.Fprintln(a.Out, path)
-	if diff {
-		fmt.Fprint(a.Out, lineDiff(path, string(src), string(out)))
+	if showDiff {
+		a.Out.Write(diff.Diff(path, src, path+" (formatted)", out))
 	}
 	if check {
 		return true, nil

@@ -55,54 +55,39 @@ func pad(s string, w int) string {
 	return s + strings.Repeat(" ", max(0, w-ansi.StringWidth(s)))
 }
 
-// wrap breaks s into lines of at most w cells, at spaces where it can.
+// wrap breaks one line of text into lines of at most w cells, at spaces and
+// hyphens where it can (ansi.Wrap); runs of spaces count as one, and no line
+// starts or ends with a space.
 func wrap(s string, w int) []string {
-	if w <= 0 {
+	s = strings.Join(strings.Fields(s), " ")
+	if w <= 0 || s == "" {
 		return nil
 	}
-	var out []string
-	line := ""
-	for _, word := range strings.Fields(s) {
-		for ansi.StringWidth(word) > w {
-			if line != "" {
-				out, line = append(out, line), ""
-			}
-			head := ansi.Truncate(word, w, "")
-			if head == "" { // a rune wider than w
-				head = string([]rune(word)[:1])
-			}
-			out, word = append(out, head), word[len(head):]
-		}
-		switch {
-		case line == "":
-			line = word
-		case ansi.StringWidth(line)+1+ansi.StringWidth(word) <= w:
-			line += " " + word
-		default:
-			out, line = append(out, line), word
-		}
-	}
-	if line != "" {
-		out = append(out, line)
-	}
-	return out
+	return nonEmptyLines(ansi.Wrap(s, w, ""), true)
 }
 
-// hardWrap cuts s into pieces of w cells (for log lines, where spaces are
-// not special).
+// hardWrap cuts one line into pieces of w cells (for log lines, where spaces
+// are not special and are kept).
 func hardWrap(s string, w int) []string {
-	if ansi.StringWidth(s) <= w || w <= 0 {
+	if w <= 0 || ansi.StringWidth(s) <= w {
 		return []string{s}
 	}
+	return nonEmptyLines(ansi.Hardwrap(s, w, true), false)
+}
+
+// nonEmptyLines splits wrapped text into its lines, dropping the empty line
+// ansi's wrappers emit before a rune wider than the limit.
+func nonEmptyLines(s string, trim bool) []string {
 	var out []string
-	for ansi.StringWidth(s) > w {
-		head := ansi.Truncate(s, w, "")
-		if head == "" { // a rune wider than w
-			break
+	for _, l := range strings.Split(s, "\n") {
+		if trim {
+			l = strings.TrimRight(l, " ")
 		}
-		out, s = append(out, head), s[len(head):]
+		if l != "" {
+			out = append(out, l)
+		}
 	}
-	return append(out, s)
+	return out
 }
 
 // statusLines lays the status line out in at most maxLines lines of w cells.
