@@ -100,6 +100,10 @@ type Spec struct {
 	Mounts []Mount
 	// Network gives the bottle outbound network access.
 	Network bool
+	// Security is the bottle's hardening (security.go).
+	Security Security
+	// Egress, when set, confines Network to its allowlist (egress.go).
+	Egress *EgressSpec
 	// TTY allocates a terminal for the agent (attached runs from a terminal).
 	TTY bool
 	// OpenStdin keeps the agent's stdin open for an attached run.

@@ -55,6 +55,7 @@ var agentSchema = &hcl.BodySchema{
 		{Name: "workdir"},
 		{Name: "user"},
 	},
+	Blocks: containmentBlocks(false),
 }
 
 var bottleSchema = &hcl.BodySchema{
@@ -64,10 +65,10 @@ var bottleSchema = &hcl.BodySchema{
 		{Name: "network"},
 		{Name: "env"},
 	},
-	Blocks: []hcl.BlockHeaderSchema{
+	Blocks: append([]hcl.BlockHeaderSchema{
 		{Type: blockCwd},
 		{Type: blockResources},
-	},
+	}, containmentBlocks(true)...),
 }
 
 var cwdSchema = &hcl.BodySchema{
@@ -160,6 +161,9 @@ func appendContent(diags hcl.Diagnostics, body hcl.Body, schema *hcl.BodySchema)
 func (b *rawBottle) nested() hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, block := range b.content.Blocks {
+		if isContainmentBlock(block.Type) {
+			continue // decoded by decodeContainment
+		}
 		rb := &rawBlock{block: block, rng: blockRange(block)}
 		slot, schema := &b.cwd, cwdSchema
 		if block.Type == blockResources {

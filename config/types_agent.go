@@ -34,6 +34,9 @@ type Agent struct {
 	command, resumeCommand, env hcl.Expression
 	workdirRange                hcl.Range
 	rng                         hcl.Range
+	// containment holds the agent's egress and secret blocks; bottles
+	// merge them with their own.
+	containment Containment
 }
 
 // agents is the agents stage.
@@ -87,6 +90,7 @@ func (l *loader) decodeAgent(rb *rawBlock) (*Agent, hcl.Diagnostics) {
 	if a.command != nil {
 		a.CommandRange = a.command.Range()
 	}
+	diags = append(diags, l.agentContainment(rb, a)...)
 	return a, diags
 }
 

@@ -37,6 +37,9 @@ type Bottle struct {
 	// Network gives the bottle outbound network access (default true:
 	// agents talk to their model's API). false cuts it off entirely.
 	Network bool
+	// Containment is the egress policy, secrets and security block
+	// (types_egress.go).
+	Containment
 
 	// BackendRange is the backend argument, or the block header when the
 	// backend is not set in the block.
@@ -125,6 +128,7 @@ func (l *loader) decodeBottle(rb *rawBottle) (*Bottle, hcl.Diagnostics) {
 	if rb.resources != nil {
 		diags = append(diags, l.decodeResources(rb.resources, b)...)
 	}
+	diags = append(diags, l.bottleContainment(rb, b)...)
 	return b, diags
 }
 

@@ -306,10 +306,16 @@ func (r *Runner) prepare(ctx context.Context, s *session, opts LaunchOptions) (*
 	if s.resumed {
 		env["BOTTLE_RESUMED"] = "1"
 	}
+	eg, err := r.egressSpec(s, env)
+	if err != nil {
+		return nil, err
+	}
 	spec := r.baseSpec(s)
+	spec.Egress = eg
 	spec.Image, spec.Command, spec.Env = image, argv, envList(env)
 	spec.Workdir, spec.User = agent.Workdir, agent.User
 	spec.CPUs, spec.MemoryBytes = s.bottle.CPUs, s.bottle.MemoryBytes
+	spec.Security = Security(s.bottle)
 	spec.TTY, spec.OpenStdin = opts.TTY, opts.IO.Stdin != nil
 	spec.Mounts = []backend.Mount{
 		{Source: helper, Target: GuestRunDir, ReadOnly: true},

@@ -47,6 +47,9 @@ type BottlePlan struct {
 	Command       []string  `json:"command"`
 	ResumeCommand []string  `json:"resume_command,omitempty"`
 	Network       string    `json:"network"`
+	// Egress and Security: plan_containment.go.
+	Egress   *EgressPlan   `json:"egress,omitempty"`
+	Security *SecurityPlan `json:"security,omitempty"`
 }
 
 // ImagePlan is how the agent image is obtained.
@@ -144,6 +147,7 @@ func (r *Runner) planBottle(b *config.Bottle) (*BottlePlan, error) {
 	if !b.Network {
 		bp.Network = "none (network = false)"
 	}
+	planContainment(b, bp)
 	switch {
 	case b.BackendFromEnv:
 		bp.BackendSource = "BOTTLE_BACKEND"

@@ -121,6 +121,7 @@ func containerConfig(spec backend.Spec, networkName string, labels map[string]st
 			Memory:   spec.MemoryBytes,
 		},
 	}
+	harden(host, spec.Security)
 	for _, m := range spec.Mounts {
 		host.Mounts = append(host.Mounts, mount.Mount{
 			Type:     mount.TypeBind,

@@ -94,6 +94,7 @@ func renderPlan(w io.Writer, p *runner.Plan) {
 		}
 		kv("container", b.Container)
 		kv("network", b.Network)
+		renderContainment(w, b)
 		kv("state_dir", b.StateDir)
 		kv("command", argvString(b.Command))
 		if b.ResumeCommand != nil {

@@ -1,0 +1,106 @@
+// Command probe tries, inside a bottle, what the hardening must stop: it
+// prints one "name: ok" or "name: denied (why)" line per check, so that a
+// test on the real engine can read what the container allowed.
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: probe root | setuid | euid | pids N | sleep")
+		os.Exit(2)
+	}
+	switch os.Args[1] {
+	case "root":
+		report("rawsock", rawSocket())
+		report("mknod", mknod())
+		report("nonewprivs", noNewPrivs())
+		fmt.Printf("pidsmax: %s\n", pidsMax())
+	case "setuid":
+		// /suid is a setuid-root copy of this program: run as a user, it
+		// prints the effective uid it got.
+		out, err := exec.Command("/suid", "euid").Output()
+		if err != nil {
+			fmt.Printf("setuid: denied (%v)\n", err)
+			return
+		}
+		if strings.TrimSpace(string(out)) == "0" {
+			fmt.Println("setuid: ok")
+		} else {
+			fmt.Printf("setuid: denied (euid %s)\n", strings.TrimSpace(string(out)))
+		}
+	case "euid":
+		fmt.Println(os.Geteuid())
+	case "pids":
+		n := 0
+		fmt.Sscan(os.Args[2], &n)
+		started := 0
+		var procs []*exec.Cmd
+		for range n {
+			c := exec.Command("/probe", "sleep")
+			if err := c.Start(); err != nil {
+				break
+			}
+			procs = append(procs, c)
+			started++
+		}
+		for _, c := range procs {
+			_ = c.Process.Kill()
+			_ = c.Wait()
+		}
+		fmt.Printf("pids: started %d of %d\n", started, n)
+	case "sleep":
+		select {}
+	}
+}
+
+func report(name string, err error) {
+	if err != nil {
+		fmt.Printf("%s: denied (%v)\n", name, err)
+		return
+	}
+	fmt.Printf("%s: ok\n", name)
+}
+
+func rawSocket() error {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_RAW, syscall.IPPROTO_ICMP)
+	if err != nil {
+		return err
+	}
+	return syscall.Close(fd)
+}
+
+func mknod() error {
+	// /dev/null's numbers: the device cgroup allows the node; only the
+	// capability decides.
+	if err := syscall.Mknod("/tmp/null", syscall.S_IFCHR|0o666, 1<<8|3); err != nil {
+		return err
+	}
+	return os.Remove("/tmp/null")
+}
+
+func noNewPrivs() error {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return err
+	}
+	if strings.Contains(string(status), "NoNewPrivs:\t1") {
+		return fmt.Errorf("no_new_privs is set")
+	}
+	return nil
+}
+
+func pidsMax() string {
+	for _, p := range []string{"/sys/fs/cgroup/pids.max", "/sys/fs/cgroup/pids/pids.max"} {
+		if b, err := os.ReadFile(p); err == nil {
+			return strings.TrimSpace(string(b))
+		}
+	}
+	return "unknown"
+}

@@ -1,0 +1,48 @@
+package backend
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/bottle-dev/bottle/egress"
+)
+
+// ProxyPort is the port the egress proxy of a bottle listens on.
+const ProxyPort = 3128
+
+// ProxyName is the name of the egress proxy of an identity (the docker
+// backend's sidecar container); inside the bottle it is also the proxy's
+// host name.
+func ProxyName(identity string) string {
+	return "bottle-" + identity + "-egress"
+}
+
+// ProxyEnv is the environment that points a bottle's tools at its proxy,
+// in both cases: curl and busybox read the lower-case names, most others
+// the upper-case ones.
+func ProxyEnv(identity string) map[string]string {
+	url := "http://" + ProxyName(identity) + ":" + strconv.Itoa(ProxyPort)
+	noProxy := "localhost,127.0.0.1,::1"
+	return map[string]string{
+		"HTTP_PROXY": url, "HTTPS_PROXY": url, "NO_PROXY": noProxy,
+		"http_proxy": url, "https_proxy": url, "no_proxy": noProxy,
+	}
+}
+
+// EgressSpec is the policy of a bottle whose network is an allowlist. The
+// backend enforces it outside the bottle and fails closed: no proxy, no
+// way out.
+type EgressSpec struct {
+	// Policy holds the secrets' real values: a backend passes it to the
+	// proxy only over a channel no container config, image or log keeps.
+	Policy egress.Policy
+}
+
+// EgressEnforcer is implemented by backends whose Create honours
+// Spec.Egress; the runner refuses to launch a bottle with a policy on any
+// other backend, rather than run it open.
+type EgressEnforcer interface {
+	// Grant allows more destinations to the running bottle of identity,
+	// in place: the next connection is allowed.
+	Grant(ctx context.Context, identity string, rules []egress.Rule) error
+}
