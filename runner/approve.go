@@ -11,15 +11,19 @@ import (
 	"github.com/bottle-dev/bottle/runner/state"
 )
 
-// PendingRequest is a capability request waiting for the operator.
+// PendingRequest is a capability request waiting for the operator, as
+// bottle froze it the first time it read it.
 type PendingRequest struct {
 	Identity string
 	Bottle   string
 	Request  *state.Request
+	// Digest names the frozen request: approve --digest checks it.
+	Digest string
 }
 
 // Requests lists every pending request across identities, oldest first per
-// identity. Invalid requests found on the way are answered "rejected" and
+// identity. Reading the queues takes them in (state.Dir.Intake): new
+// requests are frozen, invalid or changed ones are answered "rejected" and
 // reported as EventRejected; a corrupt state dir is skipped with a warning.
 func (r *Runner) Requests(ctx context.Context) ([]PendingRequest, error) {
 	ids, _, err := r.Home.Identities()
@@ -35,7 +39,7 @@ func (r *Runner) Requests(ctx context.Context) ([]PendingRequest, error) {
 		if err != nil {
 			continue
 		}
-		pending, rejected, err := dir.ScanQueue()
+		pending, rejected, err := r.intake(dir)
 		if err != nil {
 			r.emit(EventWarning, id, "", err.Error())
 			continue
@@ -48,20 +52,37 @@ func (r *Runner) Requests(ctx context.Context) ([]PendingRequest, error) {
 			bottle = md.Bottle
 		}
 		for _, p := range pending {
-			out = append(out, PendingRequest{Identity: id, Bottle: bottle, Request: p})
+			out = append(out, PendingRequest{Identity: id, Bottle: bottle, Request: p.Request, Digest: p.Digest})
 		}
 	}
 	return out, nil
 }
 
-// pick returns the request id names, or the only pending one when id is "".
-func pick(dir *state.Dir, id string) (*state.Request, error) {
-	if id != "" {
-		return dir.Request(id)
+// intake takes in the queue of dir (state.Dir.Intake) under its answer
+// lock. While an answer is being written it only reads what is frozen
+// already, so that a slow approval never stalls a listing.
+func (r *Runner) intake(dir *state.Dir) ([]*state.Frozen, []state.Rejection, error) {
+	lock, err := r.Home.TryLockAnswer(dir.Identity)
+	if errors.Is(err, state.ErrLocked) {
+		p, err := dir.PendingRequests()
+		return p, nil, err
 	}
-	pending, _, err := dir.ScanQueue()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer lock.Unlock()
+	return dir.Intake()
+}
+
+// pick returns the frozen request id names, or the only pending one when id
+// is "". The caller holds the answer lock.
+func pick(dir *state.Dir, id string) (*state.Frozen, error) {
+	pending, _, err := dir.Intake()
 	if err != nil {
 		return nil, err
+	}
+	if id != "" {
+		return dir.PendingRequest(id)
 	}
 	switch len(pending) {
 	case 0:
@@ -71,15 +92,26 @@ func pick(dir *state.Dir, id string) (*state.Request, error) {
 	}
 	ids := make([]string, len(pending))
 	for i, p := range pending {
-		ids[i] = p.ID
+		ids[i] = p.Request.ID
 	}
 	return nil, fmt.Errorf("%s has %d pending requests (%s): name the one to answer", dir.Identity, len(pending), strings.Join(ids, ", "))
+}
+
+// ApproveOptions say what the operator saw.
+type ApproveOptions struct {
+	// Digest, when set, is the digest of the request the operator saw
+	// (bottle requests shows it): Approve refuses any other.
+	Digest string
+	// Show is told the frozen request just before anything is built from
+	// it, so the operator reads the exact lines.
+	Show func(identity string, f *state.Frozen)
 }
 
 // Approval is what Approve did.
 type Approval struct {
 	Identity   string
 	Request    *state.Request
+	Digest     string
 	Dockerfile string // path of the per-bottle Dockerfile
 	// WatchRunning means a bottle watch will resume the bottle by itself.
 	WatchRunning bool
@@ -91,7 +123,7 @@ type Approval struct {
 // bottle down, and last write the per-bottle Dockerfile, whose appearance is
 // what bottle watch resumes on. The attached session, if any, then ends and
 // keeps the state.
-func (r *Runner) Approve(ctx context.Context, identity, requestID string) (*Approval, error) {
+func (r *Runner) Approve(ctx context.Context, identity, requestID string, opts ApproveOptions) (*Approval, error) {
 	dir, err := r.Home.Open(identity)
 	if err != nil {
 		return nil, err
@@ -107,9 +139,19 @@ func (r *Runner) Approve(ctx context.Context, identity, requestID string) (*Appr
 	if err != nil {
 		return nil, err
 	}
-	req, err := pick(dir, requestID)
+	fr, err := pick(dir, requestID)
 	if err != nil {
 		return nil, err
+	}
+	req := fr.Request
+	if opts.Digest != "" {
+		want, err := state.NormalizeDigest(opts.Digest)
+		if err != nil {
+			return nil, err
+		}
+		if want != fr.Digest {
+			return nil, fmt.Errorf("approve %s %s: the request is %s, not the %s you were shown: nothing was approved (bottle requests shows it again)", identity, req.ID, fr.Digest, want)
+		}
 	}
 	be, err := r.backend(md.BackendName())
 	if err != nil {
@@ -118,6 +160,9 @@ func (r *Runner) Approve(ctx context.Context, identity, requestID string) (*Appr
 	inst, err := be.Inspect(ctx, backend.InstanceName(identity))
 	if err != nil {
 		return nil, fmt.Errorf("approve %s: the bottle is gone, so nothing can be carried over (bottle deny %s %s answers the agent): %w", identity, identity, req.ID, err)
+	}
+	if opts.Show != nil {
+		opts.Show(identity, fr)
 	}
 	if md.Spec != nil && md.Spec.Transcript != "" {
 		if err := snapshot(ctx, be, inst.ID, md.Spec.Transcript, dir, state.TranscriptDir); err != nil {
@@ -143,9 +188,9 @@ func (r *Runner) Approve(ctx context.Context, identity, requestID string) (*Appr
 		return nil, err
 	}
 	_ = dir.Audit("approval", map[string]string{
-		"request": req.ID, "by": operator(), "reason": req.Reason, "lines": strings.Join(req.Dockerfile, "\n"),
+		"request": req.ID, "digest": fr.Digest, "by": operator(), "reason": req.Reason, "lines": strings.Join(req.Dockerfile, "\n"),
 	})
-	if err := dir.WriteAnswer(state.Answer{ID: req.ID, Status: state.AnswerApproved, Reason: "the bottle is rebuilt with it and resumed"}); err != nil {
+	if err := dir.Answer(fr, state.AnswerApproved, "the bottle is rebuilt with it and resumed"); err != nil {
 		return nil, err
 	}
 	// The first approval also gives the identity a labelled base image,
@@ -172,7 +217,7 @@ func (r *Runner) Approve(ctx context.Context, identity, requestID string) (*Appr
 		return nil, err
 	}
 	r.emit(EventApproved, identity, md.Bottle, req.ID)
-	return &Approval{Identity: identity, Request: req, Dockerfile: dir.DockerfilePath(), WatchRunning: r.Home.WatchRunning()}, nil
+	return &Approval{Identity: identity, Request: req, Digest: fr.Digest, Dockerfile: dir.DockerfilePath(), WatchRunning: r.Home.WatchRunning()}, nil
 }
 
 // firstBase is the image the bottle ran on before any approval: an image
@@ -214,19 +259,19 @@ func (r *Runner) Deny(ctx context.Context, identity, requestID, reason string) (
 		return nil, err
 	}
 	defer lock.Unlock()
-	req, err := pick(dir, requestID)
+	fr, err := pick(dir, requestID)
 	if err != nil {
 		return nil, err
 	}
 	if reason == "" {
 		reason = "denied by the operator"
 	}
-	if err := dir.WriteAnswer(state.Answer{ID: req.ID, Status: state.AnswerDenied, Reason: reason}); err != nil {
+	if err := dir.Answer(fr, state.AnswerDenied, reason); err != nil {
 		return nil, err
 	}
-	_ = dir.Audit("denial", map[string]string{"request": req.ID, "by": operator(), "reason": reason})
-	r.emit(EventDenied, identity, "", req.ID)
-	return req, nil
+	_ = dir.Audit("denial", map[string]string{"request": fr.Request.ID, "digest": fr.Digest, "by": operator(), "reason": reason})
+	r.emit(EventDenied, identity, "", fr.Request.ID)
+	return fr.Request, nil
 }
 
 func operator() string {

@@ -84,7 +84,7 @@ func TestApproveOrder(t *testing.T) {
 		return nil
 	})
 
-	ap, err := e.r.Approve(t.Context(), id, "")
+	ap, err := e.r.Approve(t.Context(), id, "", runner.ApproveOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestApproveNeedsARequestID(t *testing.T) {
 	e.applyAsync("b")
 	id := e.onlyIdentity()
 	e.pending(id, 2)
-	_, err := e.r.Approve(t.Context(), id, "")
+	_, err := e.r.Approve(t.Context(), id, "", runner.ApproveOptions{})
 	if err == nil || !strings.Contains(err.Error(), "req-a") || !strings.Contains(err.Error(), "req-b") {
 		t.Fatalf("Approve with two pending and no id = %v; want an error naming both", err)
 	}
@@ -181,10 +181,10 @@ func TestApproveNeedsARequestID(t *testing.T) {
 	if d.IsPreserved() || len(e.docker.Calls(fake.OpRemove)) != 0 {
 		t.Error("an ambiguous approval changed something")
 	}
-	if _, err := e.r.Approve(t.Context(), id, "req-x"); err == nil {
+	if _, err := e.r.Approve(t.Context(), id, "req-x", runner.ApproveOptions{}); err == nil {
 		t.Error("approving an unknown request: no error")
 	}
-	if _, err := e.r.Approve(t.Context(), id, "req-b"); err != nil {
+	if _, err := e.r.Approve(t.Context(), id, "req-b", runner.ApproveOptions{}); err != nil {
 		t.Fatalf("Approve req-b: %v", err)
 	}
 	if got, _ := d.ReadDockerfile(); !strings.Contains(got, "RUN echo req-b") || strings.Contains(got, "req-a") {
@@ -205,7 +205,7 @@ func TestApproveGoneBottle(t *testing.T) {
 	if err := e.docker.Remove(t.Context(), "bottle-"+res.Identity); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.r.Approve(t.Context(), res.Identity, ""); err == nil || !strings.Contains(err.Error(), "bottle deny") {
+	if _, err := e.r.Approve(t.Context(), res.Identity, "", runner.ApproveOptions{}); err == nil || !strings.Contains(err.Error(), "bottle deny") {
 		t.Errorf("approving for a gone bottle = %v; want an error that points at deny", err)
 	}
 	if d := e.stateDir(res.Identity); d.IsPreserved() || d.HasDockerfile() {
@@ -233,7 +233,7 @@ func TestConcurrentApprovalsLoseNothing(t *testing.T) {
 	var mu sync.Mutex
 	for _, req := range []string{"req-a", "req-b"} {
 		wg.Go(func() {
-			_, err := e.r.Approve(t.Context(), id, req)
+			_, err := e.r.Approve(t.Context(), id, req, runner.ApproveOptions{})
 			mu.Lock()
 			errs[req] = err
 			mu.Unlock()
@@ -248,7 +248,7 @@ func TestConcurrentApprovalsLoseNothing(t *testing.T) {
 			if !strings.Contains(err.Error(), "the bottle is gone") {
 				t.Errorf("approve %s: %v", req, err)
 			}
-			if _, rerr := d.Request(req); rerr != nil {
+			if _, rerr := d.PendingRequest(req); rerr != nil {
 				t.Errorf("the refused approval's request %s is no longer pending: %v", req, rerr)
 			}
 			continue

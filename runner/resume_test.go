@@ -24,7 +24,7 @@ func (e *env) approved(be *fake.Backend) string {
 	ch := e.applyAsync("b")
 	id := e.onlyIdentity()
 	e.pending(id, 1)
-	if _, err := e.r.Approve(e.t.Context(), id, "req-1"); err != nil {
+	if _, err := e.r.Approve(e.t.Context(), id, "req-1", runner.ApproveOptions{}); err != nil {
 		e.t.Fatal(err)
 	}
 	if r := wait(e.t, ch); r.err != nil || !r.res.Preserved {
@@ -231,7 +231,7 @@ func TestApproveAgain(t *testing.T) {
 	e.docker.SetAgent(baseImage, blockingAgent("req-2"))
 	ch := e.resumeAsync(id)
 	e.pending(id, 1)
-	if _, err := e.r.Approve(t.Context(), id, "req-2"); err != nil {
+	if _, err := e.r.Approve(t.Context(), id, "req-2", runner.ApproveOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if r := wait(t, ch); r.err != nil || !r.res.Preserved {

@@ -65,7 +65,7 @@ func (r *Runner) status(ctx context.Context, id string) BottleStatus {
 		return st
 	}
 	st.Bottle, st.Agent, st.Backend, st.StartedAt = md.Bottle, md.Agent, md.BackendName(), md.StartedAt
-	if pending, _, err := dir.ScanQueue(); err == nil {
+	if pending, _, err := r.intake(dir); err == nil {
 		st.PendingRequests = len(pending)
 	}
 	if dir.IsPreserved() {

@@ -43,7 +43,7 @@ func TestWatch(t *testing.T) {
 		return func() bool { return len(e.events.of(runner.EventRequest, id)) == n }
 	}
 	waitFor(t, "the watch to report req-1", reported(1))
-	ap, err := e.r.Approve(t.Context(), id, "req-1")
+	ap, err := e.r.Approve(t.Context(), id, "req-1", runner.ApproveOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestWatch(t *testing.T) {
 	}
 
 	// A new approval is a new resume.
-	if _, err := e.r.Approve(t.Context(), id, "more-0"); err != nil {
+	if _, err := e.r.Approve(t.Context(), id, "more-0", runner.ApproveOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the watch to resume again", func() bool {

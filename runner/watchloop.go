@@ -116,17 +116,17 @@ func (w *watcher) scan(ctx context.Context) {
 		if err != nil {
 			continue // being created, or corrupt: bottle ls shows it
 		}
-		if pending, rejected, err := dir.ScanQueue(); err == nil {
+		if pending, rejected, err := w.r.intake(dir); err == nil {
 			for _, rj := range rejected {
 				w.r.emit(EventRejected, id, md.Bottle, rj.ID+": "+rj.Reason)
 			}
 			for _, p := range pending {
-				key := id + "/" + p.ID
+				key := id + "/" + p.Request.ID
 				if w.seen[key] {
 					continue
 				}
 				w.seen[key] = true
-				w.r.emit(EventRequest, id, md.Bottle, p.ID+"\t"+p.Reason)
+				w.r.emit(EventRequest, id, md.Bottle, p.Request.ID+"\t"+p.Request.Reason)
 			}
 		}
 		if dir.ResumeReady(md) && !w.failedOn(id, dir.DockerfileHash()) {

@@ -2,12 +2,12 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/bottle-dev/bottle/cmd/bottle/internal/termsafe"
 	"github.com/bottle-dev/bottle/runner"
+	"github.com/bottle-dev/bottle/runner/state"
 )
 
 func (a *app) requestsCommand() *cobra.Command {
@@ -32,10 +32,11 @@ func (a *app) requestsCommand() *cobra.Command {
 					Reason     string   `json:"reason"`
 					Dockerfile []string `json:"dockerfile"`
 					CreatedAt  string   `json:"created_at"`
+					Digest     string   `json:"digest"`
 				}
 				items := []item{}
 				for _, p := range list {
-					items = append(items, item{p.Identity, p.Request.ID, p.Request.Reason, p.Request.Dockerfile, p.Request.CreatedAt})
+					items = append(items, item{p.Identity, p.Request.ID, p.Request.Reason, p.Request.Dockerfile, p.Request.CreatedAt, p.Digest})
 				}
 				return writeJSON(a.Out, map[string]any{"format_version": "1", "requests": items})
 			}
@@ -49,7 +50,8 @@ func (a *app) requestsCommand() *cobra.Command {
 				for _, l := range p.Request.Dockerfile {
 					fmt.Fprintf(a.Out, "    %s\n", termsafe.String(l))
 				}
-				fmt.Fprintf(a.Out, "  bottle approve %s %s\n  bottle deny %s %s --reason TEXT\n\n", id, reqID, id, reqID)
+				fmt.Fprintf(a.Out, "  digest: %s\n", p.Digest)
+				fmt.Fprintf(a.Out, "  bottle approve %s %s --digest %s\n  bottle deny %s %s --reason TEXT\n\n", id, reqID, p.Digest, id, reqID)
 			}
 			return nil
 		},
@@ -59,29 +61,44 @@ func (a *app) requestsCommand() *cobra.Command {
 }
 
 func (a *app) approveCommand() *cobra.Command {
-	return &cobra.Command{
+	var digest string
+	cmd := &cobra.Command{
 		Use:   "approve IDENTITY [REQUEST]",
 		Short: "Grant a capability request: rebuild the bottle with it, keeping its state",
 		Long: `Grant a capability request (the only pending one when REQUEST is omitted).
 bottle snapshots the agent's transcript (and, in copy mode, its workspace),
 preserves the state dir, tears the bottle down and writes the per-bottle
 Dockerfile with the requested lines. bottle resume IDENTITY, or a running
-bottle watch, brings it back on the new image.`,
+bottle watch, brings it back on the new image.
+
+The lines built are the ones bottle froze the first time it read the request
+(bottle requests, the dashboard, bottle watch): a request the agent rewrote
+since is rejected, never built. approve prints the lines before it builds
+them; with --digest it approves only the request bottle requests showed
+under that digest.`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := a.runner(nil)
 			if err != nil {
 				return err
 			}
-			ap, err := r.Approve(cmd.Context(), args[0], optArg(args, 1))
+			show := func(identity string, f *state.Frozen) {
+				fmt.Fprintf(a.Out, "approving %s for %s (%s); it adds:\n", termsafe.String(f.Request.ID), termsafe.String(identity), f.Digest)
+				for _, l := range f.Request.Dockerfile {
+					fmt.Fprintf(a.Out, "    %s\n", termsafe.String(l))
+				}
+			}
+			ap, err := r.Approve(cmd.Context(), args[0], optArg(args, 1), runner.ApproveOptions{Digest: digest, Show: show})
 			if err != nil {
 				return err
 			}
 			fmt.Fprintln(a.Out, termsafe.String(runner.ApprovalStatus(ap)))
-			fmt.Fprintf(a.Out, "  adds: %s\n  per-bottle Dockerfile: %s\n", termsafe.String(strings.Join(ap.Request.Dockerfile, "; ")), termsafe.String(ap.Dockerfile))
+			fmt.Fprintf(a.Out, "  per-bottle Dockerfile: %s\n", termsafe.String(ap.Dockerfile))
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&digest, "digest", "", "approve only if the request is the one bottle requests showed with this digest")
+	return cmd
 }
 
 func (a *app) denyCommand() *cobra.Command {

@@ -14,6 +14,7 @@ type pendingRequest struct {
 	ID         string   `json:"id"`
 	Reason     string   `json:"reason"`
 	Dockerfile []string `json:"dockerfile"`
+	Digest     string   `json:"digest"`
 }
 
 // waitRequest polls bottle requests --json until identity has a pending

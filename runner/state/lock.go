@@ -116,7 +116,16 @@ func (h Home) LockAnswer(ctx context.Context, identity string) (*Lock, error) {
 	if err := ValidateIdentity(identity); err != nil {
 		return nil, err
 	}
-	return waitLock(ctx, "the answers of "+identity, func() (*Lock, error) { return h.tryLock("answer-" + identity) })
+	return waitLock(ctx, "the answers of "+identity, func() (*Lock, error) { return h.TryLockAnswer(identity) })
+}
+
+// TryLockAnswer takes the answer lock of identity without waiting; it
+// returns ErrLocked while an approval or denial is being written.
+func (h Home) TryLockAnswer(identity string) (*Lock, error) {
+	if err := ValidateIdentity(identity); err != nil {
+		return nil, err
+	}
+	return h.tryLock("answer-" + identity)
 }
 
 // TryLockWatch takes the lock that marks a running bottle watch.

@@ -52,7 +52,7 @@ func pendingIDs(reqs []*Request) []string {
 	return ids
 }
 
-// scan runs ScanQueue with a deadline: a hostile queue must never stall it.
+// scan runs Intake with a deadline: a hostile queue must never stall it.
 func scan(t *testing.T, d *Dir) ([]*Request, []Rejection) {
 	t.Helper()
 	type result struct {
@@ -62,22 +62,26 @@ func scan(t *testing.T, d *Dir) ([]*Request, []Rejection) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		p, r, err := d.ScanQueue()
-		done <- result{p, r, err}
+		p, r, err := d.Intake()
+		var reqs []*Request
+		for _, f := range p {
+			reqs = append(reqs, f.Request)
+		}
+		done <- result{reqs, r, err}
 	}()
 	select {
 	case r := <-done:
 		if r.err != nil {
-			t.Fatalf("ScanQueue: %v", r.err)
+			t.Fatalf("Intake: %v", r.err)
 		}
 		return r.pending, r.rejected
 	case <-time.After(waitFor):
-		t.Fatal("ScanQueue is stuck")
+		t.Fatal("Intake is stuck")
 		return nil, nil
 	}
 }
 
-func TestScanQueuePending(t *testing.T) {
+func TestIntakePending(t *testing.T) {
 	_, d := newDir(t)
 	if p, r := scan(t, d); len(p) != 0 || len(r) != 0 {
 		t.Fatalf("empty queue: pending %v, rejected %v", p, r)
@@ -107,12 +111,12 @@ func TestScanQueuePending(t *testing.T) {
 		t.Errorf("pending[0] = %+v", pending[0])
 	}
 
-	r, err := d.Request("a-first")
-	if err != nil || r.ID != "a-first" {
+	r, err := d.PendingRequest("a-first")
+	if err != nil || r.Request.ID != "a-first" {
 		t.Errorf("Request(a-first) = %v, %v", r, err)
 	}
 	for _, id := range []string{"c-answered", "missing", "../x"} {
-		_, err := d.Request(id)
+		_, err := d.PendingRequest(id)
 		if !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("Request(%q) = %v, want fs.ErrNotExist", id, err)
 		}
@@ -122,13 +126,13 @@ func TestScanQueuePending(t *testing.T) {
 	}
 }
 
-func TestScanQueueMissing(t *testing.T) {
+func TestIntakeMissing(t *testing.T) {
 	h := newHome(t)
 	d, _ := h.Dir(testIdentity)
-	if _, _, err := d.ScanQueue(); err == nil {
-		t.Error("ScanQueue of a missing queue succeeded")
+	if _, _, err := d.Intake(); err == nil {
+		t.Error("Intake of a missing queue succeeded")
 	}
-	if _, err := d.Request("x"); err == nil {
+	if _, err := d.PendingRequest("x"); err == nil {
 		t.Error("Request on a missing queue succeeded")
 	}
 	if err := d.WriteAnswer(Answer{ID: "x", Status: AnswerDenied}); err == nil {
@@ -136,7 +140,7 @@ func TestScanQueueMissing(t *testing.T) {
 	}
 }
 
-func TestScanQueueHostile(t *testing.T) {
+func TestIntakeHostile(t *testing.T) {
 	_, d := newDir(t)
 	q := d.QueuePath()
 	outsideDir := t.TempDir()
@@ -285,7 +289,7 @@ func TestScanQueueHostile(t *testing.T) {
 	}
 }
 
-func TestScanQueueAgentAnswerHidesRequest(t *testing.T) {
+func TestIntakeAgentAnswerHidesRequest(t *testing.T) {
 	// The agent can write an answer next to its own request; the request is
 	// then treated as answered. It can only hide its own request that way.
 	_, d := newDir(t)
@@ -299,11 +303,11 @@ func TestScanQueueAgentAnswerHidesRequest(t *testing.T) {
 	}
 }
 
-// TestScanQueueSwapRace swaps a request between a regular file and a FIFO
+// TestIntakeSwapRace swaps a request between a regular file and a FIFO
 // (whose write end stays open) while the host scans. A scan that checks the
 // type with Lstat and then opens the name reads whatever is there at open
 // time; it must check the file it opened, or the read blocks forever.
-func TestScanQueueSwapRace(t *testing.T) {
+func TestIntakeSwapRace(t *testing.T) {
 	_, d := newDir(t)
 	q := d.QueuePath()
 	fifo := filepath.Join(t.TempDir(), "fifo")
@@ -350,7 +354,7 @@ func TestScanQueueSwapRace(t *testing.T) {
 	for n := 0; time.Now().Before(deadline); n++ {
 		done := make(chan error, 1)
 		go func() {
-			_, _, err := d.ScanQueue()
+			_, _, err := d.Intake()
 			done <- err
 		}()
 		select {
@@ -468,7 +472,7 @@ func TestWriteAnswerOverDirectory(t *testing.T) {
 	}
 }
 
-func TestScanQueueUnremovableBadName(t *testing.T) {
+func TestIntakeUnremovableBadName(t *testing.T) {
 	// A bad name that cannot be removed (a non-empty directory here; in
 	// real life also anything owned by the bottle's root) must not be
 	// rejected and audited again on every scan: that would let an agent

@@ -113,7 +113,7 @@ func (m Model) logsCmd(identity string) tea.Cmd {
 func (m Model) approveCmd(p runner.PendingRequest) tea.Cmd {
 	src, ctx := m.src, m.ctx
 	return func() tea.Msg {
-		ap, err := src.Approve(ctx, p.Identity, p.Request.ID)
+		ap, err := src.Approve(ctx, p.Identity, p.Request.ID, p.Digest)
 		if err != nil {
 			return actionMsg{err: err}
 		}

@@ -29,7 +29,9 @@ type fakeSource struct {
 	failWith error
 
 	approved, stopped, resumed []string
-	denied                     []string // "identity request reason"
+	// digests are what each Approve call was given.
+	digests []string
+	denied  []string // "identity request reason"
 }
 
 func (f *fakeSource) Status(context.Context) ([]runner.BottleStatus, error) {
@@ -53,9 +55,10 @@ func (f *fakeSource) find(identity, id string) (*state.Request, error) {
 	return nil, errors.New("no such request")
 }
 
-func (f *fakeSource) Approve(_ context.Context, identity, id string) (*runner.Approval, error) {
+func (f *fakeSource) Approve(_ context.Context, identity, id, digest string) (*runner.Approval, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.digests = append(f.digests, digest)
 	if f.failWith != nil {
 		return nil, f.failWith
 	}
@@ -129,10 +132,11 @@ func (f *fakeSource) set(status []runner.BottleStatus, reqs []runner.PendingRequ
 var testNow = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
 
 const (
-	idDemo   = "demo-k3x9a"
-	idFixer  = "fixer-7qv2m"
-	idBroken = "broken-0p9zz"
-	reqID    = "req-20260314150521-9f3c2a71"
+	idDemo    = "demo-k3x9a"
+	idFixer   = "fixer-7qv2m"
+	idBroken  = "broken-0p9zz"
+	reqID     = "req-20260314150521-9f3c2a71"
+	reqDigest = "sha256:5d41402abc4b2a76b9719d911017c592aa2b2a9b2bb8c1f0e16f7b4b5f8b4e1c"
 )
 
 // newFake is three bottles: one running with a pending request, one
@@ -145,7 +149,7 @@ func newFake() *fakeSource {
 			{Identity: idFixer, Bottle: "fixer", Agent: "claude", Backend: "smolmachines", State: runner.StatusPreserved, StartedAt: testNow.Add(-3 * time.Hour)},
 			{Identity: idBroken, State: runner.StatusError, Error: "read metadata.json: unexpected end of JSON input"},
 		},
-		requests: []runner.PendingRequest{{Identity: idDemo, Bottle: "demo", Request: &state.Request{
+		requests: []runner.PendingRequest{{Identity: idDemo, Bottle: "demo", Digest: reqDigest, Request: &state.Request{
 			ID: reqID, Kind: "capability", Reason: "need newtool to summarise the README",
 			Dockerfile: []string{"RUN printf '#!/bin/sh\\necho newtool 1.0\\n' >/usr/local/bin/newtool", "RUN chmod +x /usr/local/bin/newtool"},
 		}}},

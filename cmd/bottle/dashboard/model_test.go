@@ -71,6 +71,10 @@ func TestApproveShowsResumeHint(t *testing.T) {
 		if want := []string{idDemo + " " + reqID}; !slices.Equal(f.approved, want) {
 			t.Fatalf("Approve calls = %v, want %v", f.approved, want)
 		}
+		// The dashboard approves the lines it showed, by their digest.
+		if !slices.Equal(f.digests, []string{reqDigest}) {
+			t.Errorf("Approve digests = %q, want %q", f.digests, reqDigest)
+		}
 		want := runner.ApprovalStatus(&runner.Approval{Identity: idDemo, Request: &state.Request{ID: reqID}, WatchRunning: watch})
 		if m.status != want || m.statusErr {
 			t.Errorf("status = %q (error %v), want %q", m.status, m.statusErr, want)

@@ -24,7 +24,9 @@ import (
 type Source interface {
 	Status(ctx context.Context) ([]runner.BottleStatus, error)
 	Requests(ctx context.Context) ([]runner.PendingRequest, error)
-	Approve(ctx context.Context, identity, requestID string) (*runner.Approval, error)
+	// Approve grants the request whose frozen digest is digest, and no
+	// other: the dashboard passes the digest of the lines it showed.
+	Approve(ctx context.Context, identity, requestID, digest string) (*runner.Approval, error)
 	Deny(ctx context.Context, identity, requestID, reason string) (*state.Request, error)
 	Stop(ctx context.Context, identity string) (preserved bool, err error)
 	// Resume relaunches a preserved bottle in the background.
@@ -49,8 +51,8 @@ func (s runnerSource) Requests(ctx context.Context) ([]runner.PendingRequest, er
 	return s.r.Requests(ctx)
 }
 
-func (s runnerSource) Approve(ctx context.Context, identity, requestID string) (*runner.Approval, error) {
-	return s.r.Approve(ctx, identity, requestID)
+func (s runnerSource) Approve(ctx context.Context, identity, requestID, digest string) (*runner.Approval, error) {
+	return s.r.Approve(ctx, identity, requestID, runner.ApproveOptions{Digest: digest})
 }
 
 func (s runnerSource) Deny(ctx context.Context, identity, requestID, reason string) (*state.Request, error) {
