@@ -5,17 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 
 	"github.com/bottle-dev/bottle/backend"
-	"github.com/bottle-dev/bottle/runner/state"
 )
 
 // GC removes what no live bottle owns, on each named backend:
 //   - labelled instances, networks and images whose identity has no state dir;
 //   - bottles whose session died without cleaning up (kill -9): not
 //     preserved, not detached and not owned by any process;
-//   - detached bottles whose agent has exited (their session is over).
+//   - detached bottles whose agent has exited (their session is over);
+//   - lock files of identities with no state dir that no process holds.
 //
 // It returns a line per removed thing.
 func (r *Runner) GC(ctx context.Context, backends []string) ([]string, error) {
@@ -38,7 +39,10 @@ func (r *Runner) GC(ctx context.Context, backends []string) ([]string, error) {
 	}
 	got, err := r.gcStateDirs(ctx)
 	removed = append(removed, got...)
-	return removed, errors.Join(append(errs, err)...)
+	// Last, so that the locks of the identities removed above go too.
+	// Lock files are bookkeeping, not resources: not reported.
+	_, lerr := r.Home.SweepLocks()
+	return removed, errors.Join(append(errs, err, lerr)...)
 }
 
 func (r *Runner) gcBackend(ctx context.Context, be backend.Backend, done map[string]bool) ([]string, error) {
@@ -190,11 +194,11 @@ func (r *Runner) Logs(ctx context.Context, identity string, follow bool, w io.Wr
 	if !errors.Is(err, backend.ErrNotFound) {
 		return err
 	}
-	f, ferr := os.Open(dir.Join(state.AgentLogFile))
-	if ferr != nil {
-		return fmt.Errorf("logs of %s: the bottle is gone and kept no log: %w", identity, err)
+	if ferr := dir.ReadAgentLog(w); ferr != nil {
+		if errors.Is(ferr, fs.ErrNotExist) {
+			return fmt.Errorf("logs of %s: the bottle is gone and kept no log: %w", identity, err)
+		}
+		return ferr
 	}
-	defer f.Close()
-	_, err = io.Copy(w, f)
-	return err
+	return nil
 }

@@ -2,6 +2,7 @@ package runner_test
 
 import (
 	"context"
+	"os"
 	"slices"
 	"sort"
 	"testing"
@@ -131,5 +132,39 @@ func TestGCUnknownBackend(t *testing.T) {
 	}
 	if !slices.Equal(removed, []string{"state stale-aaaaa"}) {
 		t.Errorf("GC still cleans stale state: %q", removed)
+	}
+}
+
+// GC sweeps the lock files of identities it removed or that are long gone,
+// and keeps those of live identities and those a process holds.
+func TestGCSweepsStaleLocks(t *testing.T) {
+	e := newEnv(t, basicHCL)
+	e.stateOf("stale-aaaaa", false, false)
+	e.stateOf("kept-aaaaa", true, true)
+	for _, id := range []string{"stale-aaaaa", "kept-aaaaa", "gone-aaaaa"} {
+		l, err := e.home.LockAnswer(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = l.Unlock()
+	}
+	held, err := e.home.TryLockOwner("busy-aaaaa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Unlock()
+	if _, err := e.r.GC(t.Context(), []string{backend.Docker}); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(e.home.LockDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, en := range entries {
+		left = append(left, en.Name())
+	}
+	if want := []string{"answer-kept-aaaaa.lock", "busy-aaaaa.lock"}; !slices.Equal(left, want) {
+		t.Errorf("lock dir holds %q, want %q", left, want)
 	}
 }

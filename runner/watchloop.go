@@ -197,9 +197,10 @@ func (w *watcher) resume(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	log, err := os.OpenFile(dir.Join(state.AgentLogFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	// Capped and rotated: the agent decides how much it prints.
+	log, err := dir.OpenAgentLog(state.MaxAgentLogSize)
 	if err != nil {
-		return fmt.Errorf("open the log of %s: %w", id, err)
+		return err
 	}
 	defer log.Close()
 	var out io.Writer = log

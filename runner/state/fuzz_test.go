@@ -259,7 +259,13 @@ func snapshotSeeds(t testing.TB) map[string][]byte {
 			tarEntry{name: "c", typ: tar.TypeChar, mode: 0o666}, tarEntry{name: "b", typ: tar.TypeBlock, mode: 0o666},
 			tarEntry{name: "p", typ: tar.TypeFifo, mode: 0o666}, fileEntry("suid", "x", 0o4777), dirEntry("sticky/", 0o1777)),
 		"gnu-long-name": gnuLong(),
-		"truncated":     makeTar(t, fileEntry("a", strings.Repeat("x", 1000), 0o644))[:700],
+		"hard-links": makeTar(t, fileEntry("a", "x", 0o644), tarEntry{name: "b", typ: tar.TypeLink, linkname: "a"},
+			tarEntry{name: "d/c", typ: tar.TypeLink, linkname: "./a"}, tarEntry{name: "early", typ: tar.TypeLink, linkname: "later"},
+			fileEntry("later", "l", 0o644), tarEntry{name: "up", typ: tar.TypeLink, linkname: "../../queue/x"},
+			linkEntry("sym", "a"), tarEntry{name: "to-sym", typ: tar.TypeLink, linkname: "sym"}),
+		"hard-link-then-write": makeTar(t, fileEntry("a", "x", 0o644), tarEntry{name: "b", typ: tar.TypeLink, linkname: "a"},
+			fileEntry("b", "overwritten", 0o644)),
+		"truncated": makeTar(t, fileEntry("a", strings.Repeat("x", 1000), 0o644))[:700],
 	}
 }
 
@@ -297,6 +303,10 @@ func FuzzExtractSnapshot(f *testing.F) {
 			return
 		}
 		var total int64
+		// Every hard link of an extracted file is inside the snapshot:
+		// each inode's link count equals the paths that reach it.
+		links := map[uint64]int{}
+		nlinks := map[uint64]uint64{}
 		_ = filepath.WalkDir(s.d.Join(TranscriptDir), func(p string, e fs.DirEntry, err error) error {
 			if err != nil {
 				t.Errorf("walk %s: %v", p, err)
@@ -311,16 +321,26 @@ func FuzzExtractSnapshot(f *testing.F) {
 			case mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != 0:
 				t.Errorf("%s has mode %v", p, mode)
 			case mode.IsRegular():
-				total += fi.Size()
-				if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Nlink != 1 {
-					t.Errorf("%s has %d links", p, st.Nlink)
+				st, ok := fi.Sys().(*syscall.Stat_t)
+				if !ok {
+					t.Fatalf("%s: no stat", p)
 				}
+				if links[st.Ino] == 0 {
+					total += fi.Size()
+				}
+				links[st.Ino]++
+				nlinks[st.Ino] = uint64(st.Nlink)
 			case mode.IsDir(), mode&fs.ModeSymlink != 0:
 			default:
 				t.Errorf("%s has mode %v", p, mode)
 			}
 			return nil
 		})
+		for ino, n := range links {
+			if uint64(n) != nlinks[ino] {
+				t.Errorf("inode %d has %d links, %d of them in the snapshot", ino, nlinks[ino], n)
+			}
+		}
 		if total > lim.MaxBytes {
 			t.Errorf("extracted %d bytes, limit %d", total, lim.MaxBytes)
 		}

@@ -41,19 +41,42 @@ func (h Home) tryLock(name string) (*Lock, error) {
 	return tryFlock(filepath.Join(h.LockDir(), name+".lock"))
 }
 
+// tryFlock locks the file at path. The lock only counts while the file is
+// still the one at path: SweepLocks removes stale lock files while holding
+// their lock, so a process that opened one just before and locked it just
+// after holds a lock on a file nobody else can find, and must try again on
+// the path's new file.
 func tryFlock(path string) (*Lock, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open lock %s: %w", path, err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		_ = f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, ErrLocked
+	for attempt := 0; ; attempt++ {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("open lock %s: %w", path, err)
 		}
-		return nil, fmt.Errorf("lock %s: %w", path, err)
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			_ = f.Close()
+			if errors.Is(err, syscall.EWOULDBLOCK) {
+				return nil, ErrLocked
+			}
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		if stillAt(f, path) {
+			return &Lock{f: f}, nil
+		}
+		_ = f.Close()
+		if attempt >= 100 {
+			return nil, fmt.Errorf("lock %s: the file keeps being replaced", path)
+		}
 	}
-	return &Lock{f: f}, nil
+}
+
+// stillAt reports whether the open file f is the file now at path.
+func stillAt(f *os.File, path string) bool {
+	held, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	now, err := os.Stat(path)
+	return err == nil && os.SameFile(held, now)
 }
 
 // TryLockOwner takes the owner lock of identity without waiting; it returns

@@ -19,7 +19,9 @@ type Limits struct {
 }
 
 // DefaultLimits are generous for a transcript or a workspace, and still stop
-// a hostile agent from filling the host's disk through a snapshot.
+// a hostile agent from filling the host's disk through a snapshot: 8 GiB of
+// file contents and 2,000,000 entries per snapshot (the README's Security
+// section states them).
 var DefaultLimits = Limits{MaxBytes: 8 << 30, MaxEntries: 2_000_000}
 
 // ErrSnapshotTooLarge means a snapshot went over its Limits.
@@ -29,8 +31,9 @@ var ErrSnapshotTooLarge = errors.New("snapshot too large")
 // the state dir with the contents of the tar stream r. The stream comes out
 // of a bottle, so it is hostile: everything is written through an os.Root
 // opened on the new folder (no name, link or "..", can reach outside it), only
-// directories, regular files and symbolic links are kept, permission bits are
-// masked, and the Limits are enforced. The old folder is replaced only once
+// directories, regular files, symbolic links and hard links to regular files
+// the same stream extracted earlier are kept, permission bits are masked, and
+// the Limits are enforced. The old folder is replaced only once
 // the whole stream was extracted.
 func (d *Dir) ExtractSnapshot(ctx context.Context, name string, r io.Reader, lim Limits) error {
 	if name != TranscriptDir && name != WorkspaceDir {
@@ -45,6 +48,9 @@ func (d *Dir) ExtractSnapshot(ctx context.Context, name string, r io.Reader, lim
 	}
 	if err := extract(ctx, tmp, r, lim); err != nil {
 		_ = os.RemoveAll(tmp)
+		if errors.Is(err, ErrSnapshotTooLarge) {
+			return fmt.Errorf("snapshot %s of %s: %w; the bottle's %s folder is over the cap on what one snapshot may put on the host: make it smaller inside the bottle, or deny the request", name, d.Identity, err, name)
+		}
 		return fmt.Errorf("snapshot %s of %s: %w", name, d.Identity, err)
 	}
 	dst := d.Join(name)
@@ -76,6 +82,10 @@ func extract(ctx context.Context, dir string, r io.Reader, lim Limits) error {
 	defer root.Close()
 	tr := tar.NewReader(r)
 	var total int64
+	// files are the regular files this stream wrote: the only targets a
+	// hard link may have, so none can reach a file outside the snapshot
+	// or one the stream never gave.
+	files := map[string]bool{}
 	for n := 0; ; n++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -103,6 +113,7 @@ func extract(ctx context.Context, dir string, r io.Reader, lim Limits) error {
 			if err := root.Chmod(name, mode|0o700); err != nil {
 				return fmt.Errorf("chmod %s: %w", name, err)
 			}
+			delete(files, name)
 		case tar.TypeReg:
 			total += h.Size
 			if total > lim.MaxBytes {
@@ -111,6 +122,7 @@ func extract(ctx context.Context, dir string, r io.Reader, lim Limits) error {
 			if err := writeEntry(root, name, mode, tr, h.Size); err != nil {
 				return err
 			}
+			files[name] = true
 			_ = root.Chtimes(name, h.ModTime, h.ModTime)
 		case tar.TypeSymlink:
 			if err := mkParent(root, name); err != nil {
@@ -120,11 +132,37 @@ func extract(ctx context.Context, dir string, r io.Reader, lim Limits) error {
 			if err := root.Symlink(h.Linkname, name); err != nil {
 				return fmt.Errorf("link %s: %w", name, err)
 			}
+			delete(files, name)
+		case tar.TypeLink:
+			if err := hardLink(root, name, cleanEntry(h.Linkname), files); err != nil {
+				return err
+			}
 		default:
-			// Hard links, devices, fifos: nothing a transcript or a
-			// workspace needs, and each is a way to reach the host.
+			// Devices, fifos: nothing a transcript or a workspace
+			// needs, and each is a way to reach the host.
 		}
 	}
+}
+
+// hardLink makes name another link to target, a regular file this stream
+// extracted (files) that is still one; any other link is skipped, like the
+// entry types a snapshot does not keep.
+func hardLink(root *os.Root, name, target string, files map[string]bool) error {
+	if target == "" || target == name || !files[target] {
+		return nil
+	}
+	if fi, err := root.Lstat(target); err != nil || !fi.Mode().IsRegular() {
+		return nil
+	}
+	if err := mkParent(root, name); err != nil {
+		return err
+	}
+	_ = root.Remove(name)
+	if err := root.Link(target, name); err != nil {
+		return fmt.Errorf("link %s: %w", name, err)
+	}
+	files[name] = true
+	return nil
 }
 
 func writeEntry(root *os.Root, name string, mode fs.FileMode, r io.Reader, size int64) error {

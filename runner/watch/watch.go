@@ -24,9 +24,12 @@ type Options struct {
 	Quiet time.Duration
 	// MaxDelay caps how long a batch may wait while events keep coming.
 	MaxDelay time.Duration
-	// Immediate names files whose appearance flushes the batch at once,
-	// without waiting for quiet: a trigger written last, by rename, is
-	// complete when it appears.
+	// Immediate names files directly in an identity dir whose appearance
+	// flushes the batch at once, without waiting for quiet: a trigger
+	// written last, by rename, is complete when it appears. Only that
+	// exact place counts: a file of the same name deeper down (in the
+	// queue, which the agent writes) is debounced like any other, or the
+	// agent could make every one of its writes a flush and rescan.
 	Immediate []string
 }
 
@@ -101,7 +104,7 @@ func Run(ctx context.Context, root string, opts Options, out chan<- []string) er
 				}
 			}
 			batch[ev.Name] = true
-			if slices.Contains(opts.Immediate, filepath.Base(ev.Name)) {
+			if immediate(root, ev.Name, opts.Immediate) {
 				if !flush() {
 					return nil
 				}
@@ -128,6 +131,13 @@ func Run(ctx context.Context, root string, opts Options, out chan<- []string) er
 			}
 		}
 	}
+}
+
+// immediate reports whether path is <root>/<identity>/<name> with name in
+// names.
+func immediate(root, path string, names []string) bool {
+	depth, ok := depthOf(root, path)
+	return ok && depth == 1 && slices.Contains(names, filepath.Base(path))
 }
 
 // add watches dir and, below depth 2, its subdirectories.

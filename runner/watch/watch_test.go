@@ -105,3 +105,30 @@ func TestImmediateFlushesWithoutWaitingForQuiet(t *testing.T) {
 	df := filepath.Join(id, "Dockerfile")
 	until(t, batches, df, 10*time.Second, func() { write(t, df) }, nil)
 }
+
+// A file named like the trigger in the queue (which the agent writes) is
+// debounced like any other file: only the identity dir's own Dockerfile
+// flushes at once.
+func TestImmediateOnlyInTheIdentityDir(t *testing.T) {
+	root := t.TempDir()
+	id := filepath.Join(root, "demo-abcde")
+	if err := os.MkdirAll(filepath.Join(id, "queue"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	batches := collect(t, root, Options{Quiet: time.Hour, MaxDelay: time.Hour, Immediate: []string{"Dockerfile"}})
+	queueDF := filepath.Join(id, "queue", "Dockerfile")
+	df := filepath.Join(id, "Dockerfile")
+	// Each round writes the queue's file first: if it flushed by itself, a
+	// batch would hold it without the identity dir's Dockerfile.
+	until(t, batches, df, 10*time.Second, func() {
+		write(t, queueDF)
+		write(t, df)
+	}, func(b []string) bool {
+		return slices.Contains(b, queueDF) && !slices.Contains(b, df)
+	})
+	for _, p := range []string{filepath.Join(root, "Dockerfile"), filepath.Join(id, "queue", "sub", "Dockerfile")} {
+		if immediate(root, p, []string{"Dockerfile"}) {
+			t.Errorf("%s counts as the trigger", p)
+		}
+	}
+}
