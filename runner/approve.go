@@ -30,30 +30,46 @@ func (r *Runner) Requests(ctx context.Context) ([]PendingRequest, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []PendingRequest
-	for _, id := range ids {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		dir, err := r.Home.Dir(id)
+	// The queues are read concurrently (the dashboard refreshes this
+	// over every identity), and reported in identity order.
+	type found struct {
+		pending  []PendingRequest
+		rejected []state.Rejection
+		err      error
+	}
+	all := make([]found, len(ids))
+	err = forEach(ctx, len(ids), func(i int) {
+		dir, err := r.Home.Dir(ids[i])
 		if err != nil {
-			continue
+			return
 		}
 		pending, rejected, err := r.intake(dir)
 		if err != nil {
-			r.emit(EventWarning, id, "", err.Error())
-			continue
+			all[i].err = err
+			return
 		}
-		for _, rj := range rejected {
-			r.emit(EventRejected, id, "", rj.ID+": "+rj.Reason)
-		}
+		all[i].rejected = rejected
 		bottle := ""
 		if md, err := dir.ReadMetadata(); err == nil {
 			bottle = md.Bottle
 		}
 		for _, p := range pending {
-			out = append(out, PendingRequest{Identity: id, Bottle: bottle, Request: p.Request, Digest: p.Digest})
+			all[i].pending = append(all[i].pending, PendingRequest{Identity: ids[i], Bottle: bottle, Request: p.Request, Digest: p.Digest})
 		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []PendingRequest
+	for i, f := range all {
+		if f.err != nil {
+			r.emit(EventWarning, ids[i], "", f.err.Error())
+			continue
+		}
+		for _, rj := range f.rejected {
+			r.emit(EventRejected, ids[i], "", rj.ID+": "+rj.Reason)
+		}
+		out = append(out, f.pending...)
 	}
 	return out, nil
 }

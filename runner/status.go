@@ -33,26 +33,28 @@ type BottleStatus struct {
 }
 
 // Status lists every identity with a state dir. A corrupt state dir is a row
-// with State "error", never a failure of the whole listing.
+// with State "error", never a failure of the whole listing. The state dirs
+// are read concurrently and each backend is asked once for all of its
+// instances, so a thousand identities cost about what ten do.
 func (r *Runner) Status(ctx context.Context) ([]BottleStatus, error) {
 	ids, invalid, err := r.Home.Identities()
 	if err != nil {
 		return nil, err
 	}
-	var out []BottleStatus
-	for _, id := range ids {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		out = append(out, r.status(ctx, id))
+	out := make([]BottleStatus, len(ids))
+	if err := forEach(ctx, len(ids), func(i int) { out[i] = r.dirStatus(ids[i]) }); err != nil {
+		return nil, err
 	}
+	r.engineStatus(ctx, out)
 	for _, name := range invalid {
 		out = append(out, BottleStatus{Identity: name, State: StatusError, Error: "not a bottle state dir (bad name); remove it by hand"})
 	}
 	return out, nil
 }
 
-func (r *Runner) status(ctx context.Context, id string) BottleStatus {
+// dirStatus is what the state dir of id says; State stays "" for a bottle
+// only its engine can tell running from exited.
+func (r *Runner) dirStatus(id string) BottleStatus {
 	st := BottleStatus{Identity: id}
 	dir, err := r.Home.Dir(id)
 	if err != nil {
@@ -70,25 +72,58 @@ func (r *Runner) status(ctx context.Context, id string) BottleStatus {
 	}
 	if dir.IsPreserved() {
 		st.State = StatusPreserved
-		return st
-	}
-	st.State = StatusExited
-	be, err := r.backend(md.BackendName())
-	if err != nil {
-		st.State, st.Error = StatusError, err.Error()
-		return st
-	}
-	inst, err := be.Inspect(ctx, backend.InstanceName(id))
-	switch {
-	case errors.Is(err, backend.ErrNotFound):
-	case err != nil:
-		st.State, st.Error = StatusError, err.Error()
-	case inst.State == backend.StateRunning:
-		st.State = StatusRunning
-	case inst.State == backend.StateCreated:
-		st.State = StatusCreated
 	}
 	return st
+}
+
+// engineStatus fills in the State of the rows dirStatus left open, with one
+// List per backend: one call, whatever the number of bottles.
+func (r *Runner) engineStatus(ctx context.Context, rows []BottleStatus) {
+	byName := map[string]map[string]backend.Instance{}
+	failed := map[string]error{}
+	for i := range rows {
+		st := &rows[i]
+		if st.State != "" {
+			continue
+		}
+		insts, seen := byName[st.Backend]
+		if _, bad := failed[st.Backend]; !seen && !bad {
+			var err error
+			insts, err = r.instancesByName(ctx, st.Backend)
+			if err != nil {
+				failed[st.Backend] = err
+			}
+			byName[st.Backend] = insts
+		}
+		if err := failed[st.Backend]; err != nil {
+			st.State, st.Error = StatusError, err.Error()
+			continue
+		}
+		st.State = StatusExited
+		switch insts[backend.InstanceName(st.Identity)].State {
+		case backend.StateRunning:
+			st.State = StatusRunning
+		case backend.StateCreated:
+			st.State = StatusCreated
+		}
+	}
+}
+
+// instancesByName lists the managed instances of one backend by name.
+func (r *Runner) instancesByName(ctx context.Context, name string) (map[string]backend.Instance, error) {
+	be, err := r.backend(name)
+	if err != nil {
+		return nil, err
+	}
+	insts, err := be.List(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]backend.Instance, len(insts))
+	for _, in := range insts {
+		m[in.Name] = in
+	}
+	return m, nil
 }
 
 // Stop tears identity down. When no other process owns it, Stop also makes

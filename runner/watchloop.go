@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -74,14 +76,20 @@ func (r *Runner) Watch(ctx context.Context, opts WatchOptions) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case _, ok := <-batches:
+		case paths, ok := <-batches:
 			if !ok {
 				if err := <-werr; err != nil {
 					return err
 				}
 				return nil
 			}
-			w.scan(ctx)
+			// Only the identities that changed: an event costs the same
+			// with ten identities as with a thousand.
+			if ids, ok := changedIdentities(r.Home.StateRoot(), paths); ok {
+				w.scanIDs(ctx, ids)
+			} else {
+				w.scan(ctx)
+			}
 		case <-tick.C:
 			w.scan(ctx)
 		}
@@ -107,6 +115,31 @@ func (w *watcher) scan(ctx context.Context) {
 		w.r.emit(EventWatchError, "", "", err.Error())
 		return
 	}
+	w.scanIDs(ctx, ids)
+}
+
+// changedIdentities names the identities under root that paths are in; ok
+// is false when a path is root itself or outside it (lost events): then
+// only a full scan will do.
+func changedIdentities(root string, paths []string) (ids []string, ok bool) {
+	seen := map[string]bool{}
+	for _, p := range paths {
+		rel, err := filepath.Rel(root, p)
+		if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return nil, false
+		}
+		id, _, _ := strings.Cut(rel, string(filepath.Separator))
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	return ids, true
+}
+
+// scanIDs resumes the ready ones of ids and reports their new requests. An
+// id without a state dir (one just removed) is skipped.
+func (w *watcher) scanIDs(ctx context.Context, ids []string) {
 	for _, id := range ids {
 		dir, err := w.r.Home.Dir(id)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/netip"
 
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/build"
@@ -61,6 +62,9 @@ var _ APIClient = (*client.Client)(nil)
 // client: everything it knows about a bottle it reads from the engine.
 type Backend struct {
 	c APIClient
+	// pool is where bottle networks take their subnets from (zero:
+	// DefaultSubnetPool).
+	pool netip.Prefix
 }
 
 var (

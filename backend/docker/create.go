@@ -57,23 +57,23 @@ func (b *Backend) PrepareNetwork(ctx context.Context, spec backend.Spec) error {
 // whether it created the network.
 func (b *Backend) ensureNetwork(ctx context.Context, name string, internal bool, labels map[string]string) (bool, error) {
 	opts := network.CreateOptions{Driver: "bridge", Internal: internal, Labels: labels}
-	_, err := b.c.NetworkCreate(ctx, name, opts)
+	err := b.createNetwork(ctx, name, opts)
 	if err == nil {
 		return true, nil
 	}
 	// Engines before API 1.44 report a duplicate name as a conflict only
 	// because the client sets CheckDuplicate for them.
 	if !isConflict(err) {
-		return false, wrap(err, "create network %s", name)
+		return false, err
 	}
 	existing, ierr := b.c.NetworkInspect(ctx, name, network.InspectOptions{})
 	if ierr != nil {
-		return false, wrap(err, "create network %s", name)
+		return false, err
 	}
 	ours := existing.Labels[backend.LabelManaged] == "true" &&
 		existing.Labels[backend.LabelIdentity] == labels[backend.LabelIdentity]
 	if !ours {
-		return false, wrap(err, "create network %s (it exists and is not this bottle's)", name)
+		return false, fmt.Errorf("%w (it exists and is not this bottle's)", err)
 	}
 	if existing.Internal == internal {
 		return false, nil
@@ -84,8 +84,8 @@ func (b *Backend) ensureNetwork(ctx context.Context, name string, internal bool,
 	if err := b.c.NetworkRemove(ctx, existing.ID); err != nil {
 		return false, wrap(err, "replace network %s", name)
 	}
-	if _, err := b.c.NetworkCreate(ctx, name, opts); err != nil {
-		return false, wrap(err, "create network %s", name)
+	if err := b.createNetwork(ctx, name, opts); err != nil {
+		return false, err
 	}
 	return true, nil
 }

@@ -59,6 +59,13 @@ func (b *backends) dockerLocked() (*docker.Backend, error) {
 		if err != nil {
 			return nil, fmt.Errorf("docker: %w", err)
 		}
+		if v := b.getenv(docker.SubnetPoolEnv); v != "" {
+			pool, err := docker.ParseSubnetPool(v)
+			if err != nil {
+				return nil, err
+			}
+			d.SetSubnetPool(pool)
+		}
 		b.docker = d
 	}
 	return b.docker, nil

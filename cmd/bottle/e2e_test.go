@@ -93,7 +93,14 @@ func (e *e2e) cmd(ctx context.Context, args ...string) (*exec.Cmd, *syncBuffer, 
 
 func (e *e2e) run(args ...string) result {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(e.t.Context(), 3*time.Minute)
+	return e.runFor(3*time.Minute, args...)
+}
+
+// runFor is run with a deadline of its own, for commands that do a lot on a
+// busy engine.
+func (e *e2e) runFor(d time.Duration, args ...string) result {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(e.t.Context(), d)
 	defer cancel()
 	c, out, errb := e.cmd(ctx, args...)
 	err := c.Run()
