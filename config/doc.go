@@ -2,10 +2,13 @@
 // a project runs and the bottles (sandboxes) they run in.
 //
 // Load parses one file in stages, as terraform and packer do: parse, schema
-// check, variables, locals, agents, bottles, then semantic validation. It
-// stops after the first stage that produced errors, but reports every error of
-// that stage, each as an hcl.Diagnostic whose Subject is the exact offending
-// expression or label and whose Context is the enclosing block. Config.Sources
+// check, variables, locals, agents, bottles, then semantic validation. Every
+// stage runs even after an earlier one failed (only a syntax error ends the
+// load), so one run reports every independent mistake, each as an
+// hcl.Diagnostic whose Subject is the exact offending expression or label and
+// whose Context is the enclosing block; what failed comes out unset or
+// unknown, so nothing is reported twice. Options.Unset lets validate and plan
+// run without values for variables that have no default. Config.Sources
 // returns the bytes of every file read so that callers can render snippets.
 //
 // The result uses plain Go types plus an hcl.Range for every field that may

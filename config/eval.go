@@ -140,15 +140,46 @@ func (l *loader) decodeAttr(a *hcl.Attribute, ty cty.Type, ctx *hcl.EvalContext,
 			EvalContext: ctx,
 		})
 	case !conv.IsWhollyKnown():
-		return cty.NullVal(ty), append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Value not known before launch",
-			Detail:   fmt.Sprintf("The value of %q must be known when the configuration is loaded.", a.Name),
-			Subject:  a.Expr.Range().Ptr(),
-			Context:  within.Ptr(),
-		})
+		// Only a variable without a value, or one whose error is reported
+		// already, makes a load-time value unknown: the argument then
+		// counts as set, and the checks that need its value are skipped.
+		l.unknown[a] = true
+		if unset := l.unsetRefs(a.Expr); len(unset) > 0 && l.opts.Unset == UnsetLaunch {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "No value for required variable",
+				Detail: fmt.Sprintf("%s needs the value of var.%s when the configuration is loaded, and it has no default. Set it with --var %s=VALUE, in a --var-file, or with the environment variable %s%s, or give it a default.",
+					a.Name, unset[0], unset[0], envVarPrefix, unset[0]),
+				Subject: a.Expr.Range().Ptr(),
+				Context: within.Ptr(),
+			})
+		}
+		return cty.NullVal(ty), diags
 	}
 	return conv, diags
+}
+
+// unsetRefs lists the variables without a value that expr depends on,
+// directly or through local values, in sorted order.
+func (l *loader) unsetRefs(expr hcl.Expression) []string {
+	found := map[string]bool{}
+	seen := map[string]bool{}
+	var walk func(hcl.Expression)
+	walk = func(e hcl.Expression) {
+		for _, t := range e.Variables() {
+			name, ok := stepName(t)
+			switch {
+			case !ok:
+			case t.RootName() == rootVar && l.unset[name]:
+				found[name] = true
+			case t.RootName() == rootLocal && !seen[name] && l.localDecl[name] != nil:
+				seen[name] = true
+				walk(l.localDecl[name].Expr)
+			}
+		}
+	}
+	walk(expr)
+	return sortedKeys(found)
 }
 
 // stringAttr decodes an optional string attribute; absent or null gives ""

@@ -32,7 +32,25 @@ type Options struct {
 	// Env looks up the environment; nil means os.LookupEnv. It serves env(),
 	// BOTTLE_VAR_<name> and BOTTLE_BACKEND.
 	Env func(string) (string, bool)
+	// Unset says what a variable without a default or a given value
+	// becomes; the zero value, UnsetError, reports it.
+	Unset Unset
 }
+
+// Unset says how Load treats a variable that has no value.
+type Unset int
+
+const (
+	// UnsetError reports every variable without a value (apply, watch).
+	UnsetError Unset = iota
+	// UnsetLaunch leaves it unknown where only a launch reads it (command,
+	// resume_command, env: a plan shows "(known after launch)"), and
+	// reports it where loading needs the value (image, cwd, resources).
+	UnsetLaunch
+	// UnsetUnknown leaves it unknown everywhere and skips the checks that
+	// need its value, as terraform validate does.
+	UnsetUnknown
+)
 
 // Config is a loaded bottle.hcl.
 type Config struct {
@@ -104,6 +122,8 @@ type loader struct {
 	cfg    *Config
 
 	vars      map[string]*Variable      // declared variables, by name
+	unset     map[string]bool           // declared variables with no value
+	unknown   map[*hcl.Attribute]bool   // arguments left unknown by unset variables
 	varVals   map[string]cty.Value      // final values, sensitive ones marked
 	localDecl map[string]*hcl.Attribute // declared locals, by name
 	localVals map[string]cty.Value
@@ -121,15 +141,19 @@ func newLoader(opts Options) *loader {
 		files:     &fileSet{},
 		cfg:       &Config{Agents: map[string]*Agent{}, sources: map[string][]byte{}},
 		vars:      map[string]*Variable{},
+		unset:     map[string]bool{},
+		unknown:   map[*hcl.Attribute]bool{},
 		varVals:   map[string]cty.Value{},
 		localDecl: map[string]*hcl.Attribute{},
 		localVals: map[string]cty.Value{},
 	}
 }
 
-// run is the staging of STYLE §3: each stage reports all of its errors, and
-// the first stage with errors ends the load, because later stages would only
-// repeat them in other words.
+// run is the staging of STYLE §3. Every stage runs even after another
+// reported errors, so that one run reports every independent mistake (as
+// terraform does); what failed in an earlier stage comes out unset or
+// unknown, and the later stages say nothing more about it. Only a syntax
+// error ends the load, since there is no body to check then.
 func (l *loader) run(path string) hcl.Diagnostics {
 	file, diags := l.parse(path)
 	if diags.HasErrors() {
@@ -147,9 +171,6 @@ func (l *loader) run(path string) hcl.Diagnostics {
 	}
 	for _, stage := range stages {
 		diags = append(diags, stage()...)
-		if diags.HasErrors() {
-			break
-		}
 	}
 	return diags
 }

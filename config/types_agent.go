@@ -67,7 +67,7 @@ func (l *loader) decodeAgent(rb *rawBlock) (*Agent, hcl.Diagnostics) {
 	a.Context, a.ContextRange, d = l.pathAttr(attrs, "context", rb.rng)
 	diags = append(diags, d...)
 	if !diags.HasErrors() {
-		diags = append(diags, checkImage(a, attrs, rb.rng)...)
+		diags = append(diags, checkImage(a, attrs, l.unknown, rb.rng)...)
 	}
 	if a.Context == "" && a.Dockerfile != "" {
 		a.Context, a.ContextRange = filepath.Dir(a.Dockerfile), a.DockerfileRange
@@ -76,9 +76,10 @@ func (l *loader) decodeAgent(rb *rawBlock) (*Agent, hcl.Diagnostics) {
 	diags = append(diags, d...)
 	a.User, _, d = l.stringAttr(attrs, "user", ctx, rb.rng)
 	diags = append(diags, d...)
-	if w, r, d := l.stringAttr(attrs, "workdir", ctx, rb.rng); w != "" || d.HasErrors() {
+	if w, r, d := l.stringAttr(attrs, "workdir", ctx, rb.rng); w != "" {
 		a.Workdir, a.workdirRange = w, r
-		diags = append(diags, d...)
+	} else {
+		diags = append(diags, d...) // a broken workdir keeps the default, so nothing else trips on it
 	}
 
 	a.command, d = l.launchExpr(attrs["command"], rb.rng)
@@ -141,9 +142,12 @@ func emptyDiag(a *hcl.Attribute, want string, within hcl.Range) *hcl.Diagnostic 
 }
 
 // checkImage checks that exactly one of image and dockerfile is set (null
-// counts as unset), and context only with dockerfile.
-func checkImage(a *Agent, attrs hcl.Attributes, within hcl.Range) hcl.Diagnostics {
-	hasImage, hasDockerfile := a.ImageRange != (hcl.Range{}), a.DockerfileRange != (hcl.Range{})
+// counts as unset, unknown as set), and context only with dockerfile.
+func checkImage(a *Agent, attrs hcl.Attributes, unknown map[*hcl.Attribute]bool, within hcl.Range) hcl.Diagnostics {
+	set := func(name string, r hcl.Range) bool {
+		return r != (hcl.Range{}) || (attrs[name] != nil && unknown[attrs[name]])
+	}
+	hasImage, hasDockerfile := set("image", a.ImageRange), set("dockerfile", a.DockerfileRange)
 	diag := &hcl.Diagnostic{Severity: hcl.DiagError, Context: within.Ptr()}
 	switch {
 	case hasImage && hasDockerfile:
@@ -158,7 +162,7 @@ func checkImage(a *Agent, attrs hcl.Attributes, within hcl.Range) hcl.Diagnostic
 		diag.Summary = "Missing agent image"
 		diag.Detail = "Set image = \"name:tag\" to run an existing image, or dockerfile = \"path/to/Dockerfile\" to build one."
 		diag.Subject = a.DeclRange.Ptr()
-	case a.ContextRange != (hcl.Range{}) && !hasDockerfile:
+	case set("context", a.ContextRange) && !hasDockerfile:
 		diag.Summary = "Context without dockerfile"
 		diag.Detail = "context is the build context of dockerfile. Set dockerfile as well, or remove context."
 		diag.Subject = attrs["context"].NameRange.Ptr()

@@ -102,7 +102,7 @@ func (l *loader) decodeBottle(rb *rawBottle) (*Bottle, hcl.Diagnostics) {
 
 	b.Backend, b.BackendRange, d = l.stringAttr(attrs, "backend", ctx, rb.rng)
 	diags = append(diags, d...)
-	if b.Backend == "" && !d.HasErrors() {
+	if b.Backend == "" { // also when it is broken: reported once, above
 		b.Backend, b.BackendRange = BackendDocker, rb.block.DefRange
 		if v, ok := l.env(BackendEnv); ok && v != "" {
 			b.Backend, b.BackendFromEnv = v, true
@@ -169,9 +169,10 @@ func (l *loader) decodeCwd(rb *rawBlock, agent *Agent) (*Cwd, hcl.Diagnostics) {
 	ctx := l.cfg.ctx
 	c := &Cwd{Path: l.cfg.Dir, DeclRange: rb.block.DefRange, PathRange: rb.block.DefRange}
 	var diags, d hcl.Diagnostics
-	if p, r, d := l.pathAttr(attrs, "path", rb.rng); p != "" || d.HasErrors() {
+	if p, r, d := l.pathAttr(attrs, "path", rb.rng); p != "" {
 		c.Path, c.PathRange = p, r
-		diags = append(diags, d...)
+	} else {
+		diags = append(diags, d...) // a broken path keeps the default
 	}
 	if a := attrs["copy"]; a != nil {
 		v, d := l.decodeAttr(a, cty.Bool, ctx, rb.rng)

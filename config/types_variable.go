@@ -96,27 +96,40 @@ func (l *loader) variables(blocks []*rawBlock) hcl.Diagnostics {
 	}
 	for _, name := range sortedKeys(l.vars) {
 		v := l.vars[name]
-		if !v.set && (v.broken || v.given) {
-			continue // its declaration or a value is wrong, and that is reported already
-		}
+		val := v.Value
 		if !v.set {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "No value for required variable",
-				Detail: fmt.Sprintf("The variable %q has no default. Set it with --var %s=VALUE, in a --var-file, or with the environment variable %s%s, or give it a default.",
-					name, name, envVarPrefix, name),
-				Subject: v.block.block.LabelRanges[0].Ptr(),
-				Context: v.block.rng.Ptr(),
-			})
-			continue
+			// Unknown, so that whatever refers to it is checked as far as
+			// it can be and reports nothing more about it.
+			val = cty.UnknownVal(v.Type)
+			switch {
+			case v.broken || v.given:
+				// Its declaration or a value is wrong: reported already.
+			case l.opts.Unset == UnsetError:
+				diags = append(diags, unsetDiag(v, "has no default"))
+			default:
+				l.unset[name] = true
+			}
+		} else {
+			l.cfg.Variables = append(l.cfg.Variables, v)
 		}
-		l.cfg.Variables = append(l.cfg.Variables, v)
-		l.varVals[name] = v.Value
 		if v.Sensitive {
-			l.varVals[name] = v.Value.Mark(sensitive)
+			val = val.Mark(sensitive)
 		}
+		l.varVals[name] = val
 	}
 	return diags
+}
+
+// unsetDiag reports a variable that needs a value and has none.
+func unsetDiag(v *Variable, why string) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "No value for required variable",
+		Detail: fmt.Sprintf("The variable %q %s. Set it with --var %s=VALUE, in a --var-file, or with the environment variable %s%s, or give it a default.",
+			v.Name, why, v.Name, envVarPrefix, v.Name),
+		Subject: v.block.block.LabelRanges[0].Ptr(),
+		Context: v.block.rng.Ptr(),
+	}
 }
 
 func (l *loader) decodeVariable(rb *rawBlock) (*Variable, hcl.Diagnostics) {

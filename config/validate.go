@@ -97,11 +97,14 @@ func (l *loader) validateBottle(b *Bottle) hcl.Diagnostics {
 				fmt.Sprintf("There is no folder at %s. The cwd path is relative to the folder of the config file, %s.", c.Path, l.cfg.Dir),
 				c.PathRange)
 		}
-		// A target inherited from a relative workdir is reported on the agent.
+		// A target inherited from a relative workdir is reported on the
+		// agent; one that is unknown, broken or has no agent to inherit
+		// from (reported elsewhere) is left alone.
 		inheritedRelative := c.TargetRange == c.DeclRange && !path.IsAbs(c.Target)
+		unset := c.Target == "" && c.TargetRange == (hcl.Range{})
 		if path.IsAbs(c.Target) && path.Clean(c.Target) != "/" {
 			c.Target = path.Clean(c.Target)
-		} else if !inheritedRelative {
+		} else if !inheritedRelative && !unset {
 			add("Invalid cwd target",
 				fmt.Sprintf("target is a folder inside the bottle and must be absolute and not \"/\", such as %q; it is %q.", DefaultWorkdir, c.Target),
 				c.TargetRange)

@@ -57,7 +57,9 @@ func (a *app) initCommand() *cobra.Command {
 }
 
 func (a *app) validateCommand() *cobra.Command {
-	var cf configFlags
+	// As terraform validate: a variable without a value is unknown, and
+	// only what can be checked without it is.
+	cf := configFlags{unset: config.UnsetUnknown}
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "validate",
@@ -75,7 +77,7 @@ func (a *app) validateCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_, diags := config.Load(cf.file, config.Options{Vars: vars, VarFiles: cf.varFiles, Env: a.lookupEnv})
+			_, diags := config.Load(cf.file, cf.options(a, vars))
 			out := map[string]any{
 				"format_version": "1", "valid": !diags.HasErrors(),
 				"error_count": len(diags.Errs()), "warning_count": len(diags) - len(diags.Errs()),

@@ -8,11 +8,14 @@ import (
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
+	"github.com/bottle-dev/bottle/config"
 	"github.com/bottle-dev/bottle/runner"
 )
 
 func (a *app) planCommand() *cobra.Command {
-	var cf configFlags
+	// A variable only the launch reads may stay unset: the plan shows
+	// "(known after launch)" where it is used.
+	cf := configFlags{unset: config.UnsetLaunch}
 	var asJSON, detailed bool
 	cmd := &cobra.Command{
 		Use:   "plan [NAME...]",

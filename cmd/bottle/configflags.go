@@ -15,6 +15,14 @@ type configFlags struct {
 	file     string
 	vars     []string
 	varFiles []string
+	// unset is what a variable without a value becomes: an error for the
+	// commands that launch, unknown for validate and plan.
+	unset config.Unset
+}
+
+// options are the config.Load options of these flags.
+func (f *configFlags) options(a *app, vars map[string]string) config.Options {
+	return config.Options{Vars: vars, VarFiles: f.varFiles, Env: a.lookupEnv, Unset: f.unset}
 }
 
 func (f *configFlags) register(cmd *cobra.Command) {
@@ -47,7 +55,7 @@ func (a *app) load(f *configFlags) (*config.Config, map[string]string, error) {
 		wd, _ := os.Getwd()
 		return nil, nil, fmt.Errorf("no bottle.hcl in %s: run bottle init to write one, or pass --chdir DIR or --file FILE", wd)
 	}
-	cfg, diags := config.Load(f.file, config.Options{Vars: vars, VarFiles: f.varFiles, Env: a.lookupEnv})
+	cfg, diags := config.Load(f.file, f.options(a, vars))
 	var sources map[string][]byte
 	if cfg != nil {
 		sources = cfg.Sources()

@@ -12,12 +12,13 @@ import (
 	"github.com/bottle-dev/bottle/runner"
 )
 
-// printDiagnostics renders diags with source snippets on stderr. sources
+// printDiagnostics renders diags with source snippets and carets on stderr
+// (diag_text.go). sources
 // maps file names to their bytes; files it lacks are read from disk.
 func (a *app) printDiagnostics(diags hcl.Diagnostics, sources map[string][]byte) {
-	files := map[string]*hcl.File{}
+	files := map[string][]byte{}
 	for name, src := range sources {
-		files[name] = &hcl.File{Bytes: src}
+		files[name] = src
 	}
 	for _, d := range diags {
 		if d.Subject == nil || d.Subject.Filename == "" {
@@ -27,17 +28,16 @@ func (a *app) printDiagnostics(diags hcl.Diagnostics, sources map[string][]byte)
 			continue
 		}
 		if src, err := readLimited(d.Subject.Filename, 4<<20); err == nil {
-			files[d.Subject.Filename] = &hcl.File{Bytes: src}
+			files[d.Subject.Filename] = src
 		}
 	}
-	width := uint(0)
+	width := 0
 	if f, ok := a.Err.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
-			width = uint(w)
+			width = w
 		}
 	}
-	wr := hcl.NewDiagnosticTextWriter(a.Err, files, width, a.color())
-	_ = wr.WriteDiagnostics(diags)
+	newDiagWriter(a.Err, files, width, a.color()).write(diags)
 }
 
 func readLimited(path string, n int64) ([]byte, error) {
