@@ -91,7 +91,7 @@ func (r *Runner) Apply(ctx context.Context, opts LaunchOptions) (*LaunchResult, 
 		cfg: opts.Config, bottle: opts.Bottle, dir: dir, be: be,
 		meta: &state.Metadata{
 			Bottle: opts.Bottle.Name, Agent: opts.Bottle.Agent.Name, ConfigPath: opts.Config.Path,
-			Backend: be.Name(), SessionID: sessionID, Vars: opts.Vars,
+			Backend: be.Name(), SessionID: sessionID, Vars: opts.Vars, VarFile: recordedVarFile(opts.Config),
 		},
 	}
 	if c := opts.Bottle.Cwd; c != nil {

@@ -84,7 +84,9 @@ func (r *Runner) Resume(ctx context.Context, identity string, opts ResumeOptions
 	}
 	load := opts.Load
 	if load == nil {
-		load = loadConfig
+		load = func(path string, vars map[string]string) (*config.Config, error) {
+			return loadWithVarFile(path, vars, md.VarFile)
+		}
 	}
 	cfg, err := load(md.ConfigPath, md.Vars)
 	if err != nil {
@@ -98,14 +100,6 @@ func (r *Runner) Resume(ctx context.Context, identity string, opts ResumeOptions
 	s := &session{cfg: cfg, bottle: b, dir: dir, meta: md, be: be, resumed: true}
 	r.emit(EventResume, identity, b.Name, be.Name())
 	return r.run(ctx, s, LaunchOptions{Config: cfg, Bottle: b, Vars: md.Vars, Detach: opts.Detach, IO: opts.IO, TTY: opts.TTY})
-}
-
-func loadConfig(path string, vars map[string]string) (*config.Config, error) {
-	cfg, diags := config.Load(path, config.Options{Vars: vars})
-	if diags.HasErrors() {
-		return nil, &DiagnosticsError{Diags: diags}
-	}
-	return cfg, nil
 }
 
 // running reports whether the identity's instance runs, per its metadata's

@@ -48,6 +48,9 @@ type Metadata struct {
 	// Vars are the non-sensitive --var values of the first launch, passed
 	// again on resume.
 	Vars map[string]string `json:"vars,omitempty"`
+	// VarFile holds the non-sensitive --var-file values of the first
+	// launch as an HCL var file, read again on resume.
+	VarFile string `json:"var_file,omitempty"`
 	// Spec is the resolved launch, sensitive values replaced by "(sensitive)".
 	Spec *LaunchRecord `json:"spec,omitempty"`
 }
