@@ -62,6 +62,7 @@ func (a *app) requestsCommand() *cobra.Command {
 
 func (a *app) approveCommand() *cobra.Command {
 	var digest string
+	var adopt bool
 	cmd := &cobra.Command{
 		Use:   "approve IDENTITY [REQUEST]",
 		Short: "Grant a capability request: rebuild the bottle with it, keeping its state",
@@ -94,10 +95,14 @@ under that digest.`,
 			}
 			fmt.Fprintln(a.Out, termsafe.String(runner.ApprovalStatus(ap)))
 			fmt.Fprintf(a.Out, "  per-bottle Dockerfile: %s\n", termsafe.String(ap.Dockerfile))
+			if adopt {
+				return a.adopt(r, args[0], true)
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&digest, "digest", "", "approve only if the request is the one bottle requests showed with this digest")
+	cmd.Flags().BoolVar(&adopt, "adopt", false, "also carry the capability into the project (bottle adopt --write)")
 	return cmd
 }
 

@@ -118,7 +118,7 @@ bottle is rebuilt with it and resumed with its prior conversation.`,
 		a.applyCommand(), a.resumeCommand(), a.statusCommand("ls"), a.statusCommand("status"),
 		a.logsCommand(), a.stopCommand(), a.destroyCommand(), a.gcCommand(),
 		a.requestsCommand(), a.approveCommand(), a.denyCommand(), a.watchCommand(),
-		a.dashboardCommand(), a.diffCommand(), a.exportCommand(),
+		a.dashboardCommand(), a.diffCommand(), a.exportCommand(), a.adoptCommand(),
 	)
 	return root
 }
