@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
+	"github.com/bottle-dev/bottle/cmd/bottle/internal/termsafe"
 	"github.com/bottle-dev/bottle/runner"
 	"github.com/bottle-dev/bottle/runner/changes"
 )
@@ -51,7 +51,11 @@ patch to apply, use bottle export IDENTITY --patch FILE.`,
 				if asJSON {
 					return writeJSON(a.Out, diffJSON(ws, stats))
 				}
-				if err := changes.WriteStat(a.Out, stats); err != nil {
+				var buf bytes.Buffer
+				if err := changes.WriteStat(&buf, stats); err != nil {
+					return err
+				}
+				if err := writePrintable(a.Out, &buf); err != nil {
 					return err
 				}
 				return writeApart(a.Out, ws)
@@ -97,20 +101,15 @@ func diffJSON(ws *runner.Workspace, stats []changes.Stat) diffDoc {
 	return d
 }
 
-// writePrintable copies r line by line with the control characters of
-// each line escaped (changes.Printable).
+// writePrintable copies r with what the agent could have written in it
+// (file names and contents) escaped by termsafe, line breaks and tabs kept.
 func writePrintable(w io.Writer, r io.Reader) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	bw := bufio.NewWriter(w)
-	for sc.Scan() {
-		bw.WriteString(changes.Printable(sc.Text()))
-		bw.WriteByte('\n')
-	}
-	if err := sc.Err(); err != nil {
+	b, err := io.ReadAll(r)
+	if err != nil {
 		return err
 	}
-	return bw.Flush()
+	_, err = io.WriteString(w, termsafe.Lines(string(b)))
+	return err
 }
 
 // writeApart lists what is never exported: the workspace's .git changes
@@ -119,13 +118,13 @@ func writeApart(w io.Writer, ws *runner.Workspace) error {
 	if len(ws.Git) > 0 {
 		fmt.Fprintf(w, "\nChanges inside the workspace's .git (never exported):\n")
 		for _, c := range ws.Git {
-			fmt.Fprintf(w, "  %-8s %s\n", c.Kind, changes.Printable(c.Path))
+			fmt.Fprintf(w, "  %-8s %s\n", c.Kind, termsafe.String(c.Path))
 		}
 	}
 	if len(ws.Skipped) > 0 {
 		fmt.Fprintf(w, "\nSkipped (neither file, folder nor symlink):\n")
 		for _, p := range ws.Skipped {
-			fmt.Fprintf(w, "  %s\n", changes.Printable(p))
+			fmt.Fprintf(w, "  %s\n", termsafe.String(p))
 		}
 	}
 	return nil
@@ -205,13 +204,13 @@ func writeExport(w io.Writer, res *runner.ExportResult) {
 	case res.Kind == "folder":
 		fmt.Fprintf(w, "Wrote the changed files of %s under %s.\n", res.Identity, res.Where)
 		for _, d := range res.Deleted {
-			fmt.Fprintf(w, "  deleted: %s\n", changes.Printable(d))
+			fmt.Fprintf(w, "  deleted: %s\n", termsafe.String(d))
 		}
 	default:
 		fmt.Fprintf(w, "Exported %d changed files of %s to %s.\n  review: %s\n", res.Changes, res.Identity, res.Where, res.Look)
 	}
 	if len(res.Ignored) > 0 {
-		fmt.Fprintf(w, "  left off (ignored by git): %s\n", changes.Printable(strings.Join(res.Ignored, ", ")))
+		fmt.Fprintf(w, "  left off (ignored by git): %s\n", termsafe.String(strings.Join(res.Ignored, ", ")))
 	}
 	if res.GitChanges > 0 {
 		fmt.Fprintf(w, "  not exported: %d changes inside the workspace's .git\n", res.GitChanges)

@@ -318,9 +318,3 @@ func TestStoreCapsWhatIsKept(t *testing.T) {
 		t.Error("more entries than the limit were scanned")
 	}
 }
-
-func TestPrintable(t *testing.T) {
-	if got := Printable("a\x1b[2Jb\tc\u009b"); got != `a\x1b[2Jb`+"\t"+`c\x9b` {
-		t.Errorf("Printable = %q", got)
-	}
-}

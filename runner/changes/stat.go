@@ -61,7 +61,8 @@ func (s *Set) Stats(ctx context.Context, base *Manifest, paths []string) ([]Stat
 	return out, nil
 }
 
-// WriteStat writes one line per change and a total.
+// WriteStat writes one line per change and a total. Paths are written as
+// they are: a caller printing to a terminal escapes them.
 func WriteStat(w io.Writer, stats []Stat) error {
 	var add, del int
 	for _, st := range stats {
@@ -78,7 +79,7 @@ func WriteStat(w io.Writer, stats []Stat) error {
 		if st.Type == Symlink {
 			detail += ", symlink"
 		}
-		if _, err := fmt.Fprintf(w, "  %-8s %s (%s)\n", st.Kind, Printable(st.Path), detail); err != nil {
+		if _, err := fmt.Fprintf(w, "  %-8s %s (%s)\n", st.Kind, st.Path, detail); err != nil {
 			return err
 		}
 		add += st.Added
@@ -149,24 +150,4 @@ func (s *Set) copyBlob(root *os.Root, c *Change) error {
 		return fmt.Errorf("export %s: %w", c.Path, err)
 	}
 	return nil
-}
-
-// Printable replaces the control characters of s (a name or a line the
-// agent wrote) with visible escapes, so that nothing of the agent's reaches
-// a terminal as a control sequence. Tabs stay.
-func Printable(s string) string {
-	var b bytes.Buffer
-	for _, r := range s {
-		switch {
-		case r == '\t':
-			b.WriteRune(r)
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
-			fmt.Fprintf(&b, "\\x%02x", r)
-		case r == 0xfffd:
-			b.WriteString("\\ufffd")
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }
