@@ -110,7 +110,9 @@ func (r *Runner) Adopt(identity string, load func(path string, vars map[string]s
 		return nil, err
 	}
 	if load == nil {
-		load = loadConfig
+		load = func(path string, vars map[string]string) (*config.Config, error) {
+			return loadWithVarFile(path, vars, md.VarFile)
+		}
 	}
 	cfg, err := load(md.ConfigPath, md.Vars)
 	if err != nil {
