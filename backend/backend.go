@@ -37,6 +37,9 @@ const (
 	// LabelHome tells apart the bottles of different BOTTLE_HOMEs sharing
 	// one engine, so that gc in one never removes another's.
 	LabelHome = "dev.bottle.home"
+	// LabelHomePath is the BOTTLE_HOME itself: gc --orphans removes what
+	// a home that no longer exists left.
+	LabelHomePath = "dev.bottle.home-path"
 	// LabelDockerfile is the absolute path of the agent Dockerfile an
 	// image was built from: gc keeps the newest image of each.
 	LabelDockerfile = "dev.bottle.dockerfile"
@@ -269,6 +272,24 @@ type Deriver interface {
 	// calls fill with its ID for CopyIn and CopyOut, and saves its
 	// filesystem as Ref with Base's configuration.
 	Derive(ctx context.Context, d Derivation, fill func(ctx context.Context, instance string) error) (ref string, reused bool, err error)
+}
+
+// ImageLister is implemented by backends that keep the images bottle
+// builds (agent, cwd and per-bottle images), so that gc can drop the
+// superseded ones.
+type ImageLister interface {
+	// Images lists the images carrying LabelManaged.
+	Images(ctx context.Context) ([]ImageInfo, error)
+}
+
+// ImageInfo is one managed image as ImageLister sees it.
+type ImageInfo struct {
+	ID      string
+	Tags    []string // repository:tag; none for a dangling image
+	Labels  map[string]string
+	Created time.Time
+	// InUse is set when any container, running or not, was made from it.
+	InUse bool
 }
 
 // Resource is a labelled engine resource that is not an instance.

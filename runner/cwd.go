@@ -55,7 +55,7 @@ func (r *Runner) lookupCwd(ctx context.Context, s *session, image string, p back
 	key := shortHash(family, fp)
 	cache := &cwdCache{deriver: d, key: key, fp: fp, d: backend.Derivation{
 		Base: image, Ref: cwdRepo + ":" + key,
-		Labels:     map[string]string{backend.LabelHome: r.Home.ID(), backend.LabelCwd: family, backend.LabelCwdKey: key},
+		Labels:     r.cwdLabels(family, key, c.Path),
 		Supersedes: map[string]string{backend.LabelHome: r.Home.ID(), backend.LabelCwd: family},
 	}}
 	lock, err := r.Home.TryLockCache(cwdLockKey(key))
@@ -155,4 +155,12 @@ func shortHash(fields ...string) string {
 		h.Write([]byte(strconv.Itoa(len(f)) + ":" + f))
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// cwdLabels are the labels of a cwd image: the home's, its family and key,
+// and the folder, by which gc tells a cache of a folder that is gone.
+func (r *Runner) cwdLabels(family, key, path string) map[string]string {
+	l := r.homeLabels()
+	l[backend.LabelCwd], l[backend.LabelCwdKey], l[backend.LabelCwdPath] = family, key, path
+	return l
 }

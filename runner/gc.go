@@ -20,6 +20,22 @@ import (
 //
 // It returns a line per removed thing.
 func (r *Runner) GC(ctx context.Context, backends []string) ([]string, error) {
+	return r.GCWith(ctx, backends, GCOptions{})
+}
+
+// GCOptions change what GCWith does.
+type GCOptions struct {
+	// DryRun removes nothing: the lines say what would be removed.
+	DryRun bool
+	// Orphans also removes the bottles, networks and images of every
+	// BOTTLE_HOME that no longer exists (no gc of theirs can run).
+	Orphans bool
+}
+
+// GCWith is GC, plus the superseded images (supersededImages) and, with
+// Orphans, what homes that are gone left.
+func (r *Runner) GCWith(ctx context.Context, backends []string, opts GCOptions) ([]string, error) {
+	dry := opts.DryRun
 	var removed []string
 	var errs []error
 	// Two backends can report one resource: smolmachines passes on the
@@ -31,21 +47,36 @@ func (r *Runner) GC(ctx context.Context, backends []string) ([]string, error) {
 			errs = append(errs, err)
 			continue
 		}
-		got, err := r.gcBackend(ctx, be, done)
+		got, err := r.gcBackend(ctx, be, dry, done)
+		removed = append(removed, got...)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+		if opts.Orphans {
+			got, err := r.gcOrphans(ctx, be, dry, done)
+			removed = append(removed, got...)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			}
+		}
+		got, err = r.gcImages(ctx, be, dry, done)
 		removed = append(removed, got...)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}
 	}
-	got, err := r.gcStateDirs(ctx)
+	got, err := r.gcStateDirs(ctx, dry)
 	removed = append(removed, got...)
+	if dry {
+		return removed, errors.Join(append(errs, err)...)
+	}
 	// Last, so that the locks of the identities removed above go too.
 	// Lock files are bookkeeping, not resources: not reported.
 	_, lerr := r.Home.SweepLocks()
 	return removed, errors.Join(append(errs, err, lerr)...)
 }
 
-func (r *Runner) gcBackend(ctx context.Context, be backend.Backend, done map[string]bool) ([]string, error) {
+func (r *Runner) gcBackend(ctx context.Context, be backend.Backend, dry bool, done map[string]bool) ([]string, error) {
 	var removed []string
 	// Only this BOTTLE_HOME's bottles: another home's have no state dir
 	// here, yet they are not leftovers.
@@ -66,6 +97,10 @@ func (r *Runner) gcBackend(ctx context.Context, be backend.Backend, done map[str
 				continue
 			}
 			_ = lock.Unlock()
+		}
+		if dry {
+			removed = append(removed, fmt.Sprintf("%s %s (%s)", be.Name(), inst.Name, inst.Identity))
+			continue
 		}
 		if err := be.Remove(ctx, inst.ID); err != nil {
 			errs = append(errs, err)
@@ -92,6 +127,12 @@ func (r *Runner) gcBackend(ctx context.Context, be backend.Backend, done map[str
 			continue
 		}
 		orphans = append(orphans, rs)
+	}
+	if dry {
+		for _, rs := range orphans {
+			removed = append(removed, fmt.Sprintf("%s %s %s (%s)", be.Name(), rs.Kind, rs.Name, rs.Identity))
+		}
+		return removed, errors.Join(errs...)
 	}
 	gone, rerrs := removeResources(ctx, be, orphans)
 	for _, rs := range gone {
@@ -140,7 +181,7 @@ func (r *Runner) removeOrphanState(identity string) {
 
 // gcStateDirs removes state dirs left by sessions that died before their
 // instance existed: unowned, not preserved, not detached, no instance.
-func (r *Runner) gcStateDirs(ctx context.Context) ([]string, error) {
+func (r *Runner) gcStateDirs(ctx context.Context, dry bool) ([]string, error) {
 	ids, _, err := r.Home.Identities()
 	if err != nil {
 		return nil, err
@@ -169,7 +210,9 @@ func (r *Runner) gcStateDirs(ctx context.Context) ([]string, error) {
 		if err != nil {
 			continue
 		}
-		if err := dir.Remove(); err == nil {
+		if dry {
+			removed = append(removed, "state "+id)
+		} else if err := dir.Remove(); err == nil {
 			removed = append(removed, "state "+id)
 		}
 		_ = lock.Unlock()

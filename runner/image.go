@@ -21,7 +21,12 @@ func (r *Runner) agentImage(ctx context.Context, s *session, p backend.Progress)
 		}
 		return ref, nil
 	}
-	ref, err := s.be.EnsureImage(ctx, backend.Image{Dockerfile: a.Dockerfile, Context: a.Context, Labels: r.agentLabels(a.Dockerfile)}, p)
+	// Progress is only reported for work done: a build.
+	built := backend.ProgressFunc(func(line string) {
+		s.builtAgent = true
+		p.Progress(line)
+	})
+	ref, err := s.be.EnsureImage(ctx, backend.Image{Dockerfile: a.Dockerfile, Context: a.Context, Labels: r.agentLabels(a.Dockerfile)}, built)
 	if err != nil {
 		return "", withRange(fmt.Errorf("build %s: %w", a.Dockerfile, err), a.DockerfileRange)
 	}
@@ -33,9 +38,20 @@ func (r *Runner) agentImage(ctx context.Context, s *session, p backend.Progress)
 // keeps the newest image of each, and none of a Dockerfile that is gone).
 // A path the builder could not carry unchanged in a LABEL line is left out.
 func (r *Runner) agentLabels(dockerfile string) map[string]string {
-	l := map[string]string{backend.LabelHome: r.Home.ID()}
+	l := r.homeLabels()
 	if !strings.ContainsFunc(dockerfile, unicode.IsControl) {
 		l[backend.LabelDockerfile] = dockerfile
+	}
+	return l
+}
+
+// homeLabels are the labels of everything this home makes: its ID, and its
+// path (left out when a LABEL line could not carry it), by which gc
+// --orphans tells what a home that is gone left.
+func (r *Runner) homeLabels() map[string]string {
+	l := map[string]string{backend.LabelHome: r.Home.ID()}
+	if !strings.ContainsFunc(r.Home.Path, unicode.IsControl) {
+		l[backend.LabelHomePath] = r.Home.Path
 	}
 	return l
 }
@@ -88,7 +104,7 @@ func (r *Runner) buildFromImage(ctx context.Context, be backend.Backend, dockerf
 	defer os.RemoveAll(empty)
 	return be.EnsureImage(ctx, backend.Image{
 		Dockerfile: dockerfile, Context: empty, Tag: tag,
-		Labels: map[string]string{backend.LabelHome: r.Home.ID()},
+		Labels: r.homeLabels(),
 	}, p)
 }
 

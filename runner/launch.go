@@ -54,6 +54,9 @@ type session struct {
 	resumed bool
 	// perBottle: the bottle runs on its per-bottle image.
 	perBottle bool
+	// builtAgent: this launch built the agent image (see
+	// dropSupersededAgentImages).
+	builtAgent bool
 	// cwdInImage: the cwd came with the image (lookupCwd); restore does
 	// not copy it.
 	cwdInImage bool
@@ -209,6 +212,10 @@ func (r *Runner) run(ctx context.Context, s *session, opts LaunchOptions) (res *
 	if err != nil {
 		return res, withRange(fmt.Errorf("create bottle %s: %w", id, err), s.bottle.DeclRange)
 	}
+	if s.builtAgent {
+		// The new image is in use now: the builds it supersedes can go.
+		r.dropSupersededAgentImages(ctx, s.be, s.bottle.Agent.Dockerfile)
+	}
 	if err := r.restore(ctx, s, inst.ID); err != nil {
 		return res, err
 	}
@@ -343,7 +350,7 @@ func (r *Runner) baseSpec(s *session) *backend.Spec {
 	return &backend.Spec{
 		Identity: s.dir.Identity, Bottle: s.bottle.Name, Agent: s.bottle.Agent.Name,
 		Network: s.bottle.Network,
-		Labels:  map[string]string{backend.LabelHome: r.Home.ID()},
+		Labels:  r.homeLabels(),
 	}
 }
 

@@ -85,7 +85,7 @@ func TestPlanConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hash = buildctx.Keyed(hash, map[string]string{backend.LabelHome: e.r.Home.ID(), backend.LabelDockerfile: df})
+	hash = buildctx.Keyed(hash, map[string]string{backend.LabelHome: e.r.Home.ID(), backend.LabelHomePath: e.r.Home.Path, backend.LabelDockerfile: df})
 	wantImage := runner.ImagePlan{Action: runner.ImageBuild, Dockerfile: df, Context: e.dir, Hash: hash, Tag: buildctx.Tag(hash)}
 	if b.Image != wantImage {
 		t.Errorf("image plan %+v, want %+v", b.Image, wantImage)
