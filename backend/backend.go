@@ -292,6 +292,28 @@ type ImageInfo struct {
 	InUse bool
 }
 
+// PathChange is one path an instance changed in its own filesystem
+// since it was created from its image.
+type PathChange struct {
+	// Path is relative to the directory asked about.
+	Path    string
+	Added   bool
+	Deleted bool
+}
+
+// Differ is implemented by backends that can tell which paths of an
+// instance changed since it was created from its image without reading
+// them, and copy only those out: a workspace that came with the image is
+// then compared with its launch tree at the cost of what the agent
+// touched, not of the whole tree. The instance may be stopped.
+type Differ interface {
+	// Changed lists the changes under the absolute directory dir.
+	Changed(ctx context.Context, id, dir string) ([]PathChange, error)
+	// CopyOutPaths writes a tar stream of the paths (relative to dir, a
+	// directory with its contents) to w, with names relative to dir.
+	CopyOutPaths(ctx context.Context, id, dir string, paths []string, w io.Writer) error
+}
+
 // Resource is a labelled engine resource that is not an instance.
 type Resource struct {
 	Kind     string // "network", "image", "machine", "container"

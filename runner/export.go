@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 
 	"github.com/bottle-dev/bottle/backend"
 	"github.com/bottle-dev/bottle/backend/buildctx"
@@ -54,7 +56,15 @@ func (r *Runner) changesOf(ctx context.Context, dir *state.Dir, be backend.Backe
 	pr, pw := io.Pipe()
 	instance := backend.InstanceName(dir.Identity)
 	_, ierr := be.Inspect(ctx, instance)
+	differ, ok := be.(backend.Differ)
 	switch {
+	case ierr == nil && ok && exists(dir.Join(state.InImageFile)):
+		set, err := comparePartial(ctx, differ, instance, tree, store)
+		if err != nil {
+			_ = store.Close()
+			return nil, fmt.Errorf("compare the workspace of %s: %w", dir.Identity, err)
+		}
+		return &Workspace{Identity: dir.Identity, Tree: tree, Set: set}, nil
 	case ierr == nil:
 		go func() { pw.CloseWithError(be.CopyOut(ctx, instance, tree.Target, pw)) }()
 	case errors.Is(ierr, backend.ErrNotFound) && dir.HasSnapshot(state.WorkspaceDir):
@@ -203,4 +213,55 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + string(bytes.ReplaceAll([]byte(s), []byte("'"), []byte(`'\''`))) + "'"
+}
+
+// comparePartial compares a workspace that came with the instance's image:
+// the engine lists what the instance changed, and only that is copied out.
+func comparePartial(ctx context.Context, d backend.Differ, instance string, tree *changes.Manifest, store *changes.Store) (*changes.Set, error) {
+	diff, err := d.Changed(ctx, instance, tree.Target)
+	if err != nil {
+		return nil, err
+	}
+	var p changes.Partial
+	added := map[string]bool{}
+	for _, c := range diff {
+		name, err := changes.CleanName(c.Path)
+		if err != nil || name == "" {
+			continue
+		}
+		switch {
+		case c.Deleted:
+			p.Deleted = append(p.Deleted, name)
+		case c.Added:
+			added[name] = true
+		default:
+			// A folder that changed lists its changed entries too: it is
+			// not copied whole.
+			if e := tree.Lookup(name); e == nil || e.Type != changes.Dir {
+				p.Touched = append(p.Touched, name)
+			}
+		}
+	}
+	// An added folder comes whole: what it holds is not asked for again.
+	for name := range added {
+		if !addedBelow(name, added) {
+			p.Touched = append(p.Touched, name)
+		}
+	}
+	sort.Strings(p.Touched)
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(d.CopyOutPaths(ctx, instance, tree.Target, p.Touched, pw)) }()
+	set, err := changes.ComparePartial(ctx, tree, pr, p, store, changes.DefaultLimits)
+	_ = pr.CloseWithError(errors.New("compare ended"))
+	return set, err
+}
+
+// addedBelow reports whether an ancestor of name was added too.
+func addedBelow(name string, added map[string]bool) bool {
+	for i := strings.LastIndexByte(name, '/'); i > 0; i = strings.LastIndexByte(name[:i], '/') {
+		if added[name[:i]] {
+			return true
+		}
+	}
+	return false
 }

@@ -389,6 +389,9 @@ func (r *Runner) restore(ctx context.Context, s *session, instance string) error
 		resolved = true
 		return o, nil
 	}
+	if err := noteWorkspace(s); err != nil {
+		return err
+	}
 	if c := s.bottle.Cwd; c != nil && c.Copy && !s.cwdInImage {
 		src, excludes := c.Path, c.Exclude
 		if s.dir.HasSnapshot(state.WorkspaceDir) {

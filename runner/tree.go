@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 
 	"github.com/bottle-dev/bottle/backend/buildctx"
 	"github.com/bottle-dev/bottle/config"
@@ -117,4 +119,17 @@ func (r *Runner) tapTree(ctx context.Context, s *session, fromHost bool) *io.Pip
 	tr, tw := io.Pipe()
 	s.tree = r.recordTree(ctx, s, tr, "")
 	return tw
+}
+
+// noteWorkspace records whether this launch's workspace comes with its
+// image (state.InImageFile), for changesOf to take the engine's diff.
+func noteWorkspace(s *session) error {
+	p := s.dir.Join(state.InImageFile)
+	if c := s.bottle.Cwd; c != nil && c.Copy && s.cwdInImage {
+		return state.WriteFileAtomic(p, nil, 0o600)
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("launch %s: %w", s.dir.Identity, err)
+	}
+	return nil
 }

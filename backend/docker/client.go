@@ -50,6 +50,7 @@ type APIClient interface {
 	ContainerStatPath(ctx context.Context, id, path string) (container.PathStat, error)
 	CopyToContainer(ctx context.Context, id, path string, content io.Reader, opts container.CopyToContainerOptions) error
 	CopyFromContainer(ctx context.Context, id, path string) (io.ReadCloser, container.PathStat, error)
+	ContainerDiff(ctx context.Context, id string) ([]container.FilesystemChange, error)
 
 	ContainerExecCreate(ctx context.Context, id string, opts container.ExecOptions) (container.ExecCreateResponse, error)
 	ContainerExecAttach(ctx context.Context, execID string, opts container.ExecAttachOptions) (types.HijackedResponse, error)
@@ -71,6 +72,7 @@ var (
 	_ backend.Backend         = (*Backend)(nil)
 	_ backend.NetworkPreparer = (*Backend)(nil)
 	_ backend.Deriver         = (*Backend)(nil)
+	_ backend.Differ          = (*Backend)(nil)
 )
 
 // New builds a client from the environment (DOCKER_HOST, DOCKER_CERT_PATH,

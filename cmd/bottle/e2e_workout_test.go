@@ -212,4 +212,18 @@ func TestCopyModeWorkOutsideGitComesOutAsAPatch(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(launch, "sub/d.txt")); err == nil {
 		t.Error("sub/d.txt survived git apply")
 	}
+
+	// The folder is unchanged: the next bottle starts from the cwd image,
+	// and its changes come from the engine's diff of the container, not a
+	// copy of the whole workspace. The patch is the same.
+	first, err := os.ReadFile(patch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2 := e.mustRun("apply", "--auto-approve")
+	contains(t, "second apply", r2.stderr, unchangedLine)
+	second, err := os.ReadFile(filepath.Join(e.home, "results", identities(r2.stderr)[0]+".patch"))
+	if err != nil || string(second) != string(first) {
+		t.Errorf("the patch of a launch from the cwd image differs (%v):\n%s\nwant:\n%s", err, second, first)
+	}
 }

@@ -1,6 +1,7 @@
 package changes
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"io"
@@ -109,7 +110,7 @@ func agent(t *testing.T, dir string) string {
 	return ws
 }
 
-func compare(t *testing.T, base *Manifest, ws string) *Set {
+func compareDirs(t *testing.T, base *Manifest, ws string) *Set {
 	t.Helper()
 	store, err := NewStore(t.TempDir(), 1<<30)
 	if err != nil {
@@ -134,7 +135,7 @@ func kinds(cs []Change) []string {
 func TestCompareFindsEachKindOfChange(t *testing.T) {
 	dir := project(t)
 	base := scan(t, dir)
-	set := compare(t, base, agent(t, dir))
+	set := compareDirs(t, base, agent(t, dir))
 	want := []string{
 		"modified a.txt", "modified blob.bin", "modified both.txt", "added ignored/more",
 		"added link", "added new.txt", "modified run.sh", "deleted sub/d.txt",
@@ -183,7 +184,7 @@ func TestBranchHoldsExactlyTheAgentsChanges(t *testing.T) {
 	}
 	base := scan(t, dir)
 	base.Git = g
-	set := compare(t, base, agent(t, dir))
+	set := compareDirs(t, base, agent(t, dir))
 	before := snapshotRepo(t, dir)
 	res, err := set.Branch(t.Context(), base, BranchOptions{Name: "bottle/t-abcde", Message: "agent work"})
 	if err != nil {
@@ -260,7 +261,7 @@ func TestPatchReproducesTheWorkspace(t *testing.T) {
 	if err := os.Remove(filepath.Join(ws, "empty")); err != nil {
 		t.Fatal(err)
 	}
-	set := compare(t, base, ws)
+	set := compareDirs(t, base, ws)
 	var patch bytes.Buffer
 	if err := set.WritePatch(t.Context(), &patch, base, PatchOptions{Binary: true}); err != nil {
 		t.Fatal(err)
@@ -316,5 +317,66 @@ func TestStoreCapsWhatIsKept(t *testing.T) {
 	}
 	if _, err := Scan(t.Context(), tarOf(t, project(t)), Limits{MaxEntries: 3, MaxBytes: 1 << 20}); err == nil {
 		t.Error("more entries than the limit were scanned")
+	}
+}
+
+// only keeps the entries of a tar stream at or below paths.
+func only(t *testing.T, r io.Reader, paths ...string) io.Reader {
+	t.Helper()
+	var out bytes.Buffer
+	tw := tar.NewWriter(&out)
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !selected(strings.TrimSuffix(h.Name, "/"), paths) {
+			continue
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(tw, tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return &out
+}
+
+// TestComparePartialMatchesCompare: a stream of only what an engine says
+// changed gives the same changes as the whole workspace.
+func TestComparePartialMatchesCompare(t *testing.T) {
+	dir := project(t)
+	base := scan(t, dir)
+	ws := agent(t, dir)
+	full := compareDirs(t, base, ws)
+	touched := []string{"a.txt", "new.txt", "both.txt", "blob.bin", "ignored/more", "run.sh", "link", ".git/hooks", "b.txt"}
+	store, err := NewStore(t.TempDir(), 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	set, err := ComparePartial(t.Context(), base, only(t, tarOf(t, ws), touched...),
+		Partial{Deleted: []string{"sub/d.txt"}, Touched: touched}, store, DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := kinds(set.Changes), kinds(full.Changes); !reflect.DeepEqual(got, want) {
+		t.Errorf("partial:\n got %q\nwant %q", got, want)
+	}
+	if got, want := kinds(set.Git), []string{"added .git/hooks/post-checkout"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("partial .git changes %q, want %q", got, want)
+	}
+	// A deleted folder takes what was below it.
+	set, err = ComparePartial(t.Context(), base, only(t, tarOf(t, dir), "nothing"), Partial{Deleted: []string{"sub"}}, store, DefaultLimits)
+	if err != nil || !reflect.DeepEqual(kinds(set.Changes), []string{"deleted sub/d.txt"}) {
+		t.Errorf("a deleted folder: %q, %v", kinds(set.Changes), err)
 	}
 }

@@ -69,6 +69,26 @@ const inMemory = 1 << 20
 // Compare reads the workspace as a tar stream r (hostile: from a bottle)
 // and returns its changes against base. New contents are kept in store.
 func Compare(ctx context.Context, base *Manifest, r io.Reader, store *Store, lim Limits) (*Set, error) {
+	return compare(ctx, base, r, store, lim, nil)
+}
+
+// Partial says which paths a partial stream covers: everything else is as
+// at launch.
+type Partial struct {
+	// Deleted paths are gone, with what was below them.
+	Deleted []string
+	// Touched paths are in the stream unless they are gone.
+	Touched []string
+}
+
+// ComparePartial is Compare for a stream of only the paths p names (what
+// an engine reports changed since launch): every other entry of base is
+// taken as unchanged.
+func ComparePartial(ctx context.Context, base *Manifest, r io.Reader, p Partial, store *Store, lim Limits) (*Set, error) {
+	return compare(ctx, base, r, store, lim, &p)
+}
+
+func compare(ctx context.Context, base *Manifest, r io.Reader, store *Store, lim Limits, partial *Partial) (*Set, error) {
 	now := map[string]Entry{}
 	blobs := map[string]string{}
 	set := &Set{Store: store}
@@ -105,6 +125,9 @@ func Compare(ctx context.Context, base *Manifest, r io.Reader, store *Store, lim
 	})
 	if err != nil {
 		return nil, err
+	}
+	if partial != nil {
+		fillUnchanged(base, now, partial)
 	}
 	for i := range base.Entries {
 		old := &base.Entries[i]
@@ -192,4 +215,37 @@ func inGitDir(p string) bool {
 		}
 	}
 	return false
+}
+
+// fillUnchanged completes the entries of a partial stream with those of
+// base it does not cover: those neither deleted nor touched, nor below a
+// deleted or touched path.
+func fillUnchanged(base *Manifest, now map[string]Entry, p *Partial) {
+	gone := map[string]bool{}
+	for _, d := range p.Deleted {
+		gone[d] = true
+	}
+	// A touched path came whole (a folder with all it holds): what of it
+	// is not in the stream is gone.
+	for _, t := range p.Touched {
+		gone[t] = true
+	}
+	under := func(path string) bool {
+		for q := path; ; {
+			if gone[q] {
+				return true
+			}
+			i := strings.LastIndexByte(q, '/')
+			if i < 0 {
+				return false
+			}
+			q = q[:i]
+		}
+	}
+	for _, e := range base.Entries {
+		if _, ok := now[e.Path]; ok || under(e.Path) {
+			continue
+		}
+		now[e.Path] = e
+	}
 }

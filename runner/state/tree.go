@@ -10,6 +10,10 @@ const (
 	// ExportFile records where the session's end put the workspace's
 	// changes, so that they are exported once.
 	ExportFile = "export.json"
+	// InImageFile marks that the running instance's workspace came with
+	// its image (the cwd cache): the engine's own diff then says what the
+	// agent changed.
+	InImageFile = "workspace-in-image"
 )
 
 // ResultsDir holds the patches session ends export: outside the state
