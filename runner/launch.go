@@ -247,6 +247,10 @@ func (r *Runner) run(ctx context.Context, s *session, opts LaunchOptions) (res *
 	}
 	r.emit(EventStarted, id, s.bottle.Name, "")
 	code, err := s.be.Run(ctx, inst.ID, opts.IO)
+	if ctx.Err() == nil && r.stoppedForRebuild(s, code) {
+		res.ExitCode = code
+		return res, nil
+	}
 	switch {
 	case ctx.Err() != nil:
 		res.Interrupted = true

@@ -96,11 +96,13 @@ func (a *app) launchAll(ctx context.Context, r *runner.Runner, cfg *config.Confi
 		}()
 	}
 	wg.Wait()
-	return a.report(results, errs)
+	return a.report(r, results, errs)
 }
 
-// report prints how each launch ended and picks the exit code: the agent's.
-func (a *app) report(results []*runner.LaunchResult, errs []error) error {
+// report prints how each launch ended and picks the exit code: the agent's,
+// or 0 for a bottle a capability approval stopped for its rebuild (the
+// README's exit-code table says so).
+func (a *app) report(r *runner.Runner, results []*runner.LaunchResult, errs []error) error {
 	code := exitOK
 	for i, res := range results {
 		if res == nil {
@@ -109,8 +111,16 @@ func (a *app) report(results []*runner.LaunchResult, errs []error) error {
 		switch {
 		case res.Detached:
 			fmt.Fprintf(a.Out, "Launched %s in the background.\n  bottle logs -f %s   follow its output\n  bottle stop %s      end it (its state is removed)\n", res.Identity, res.Identity, res.Identity)
+		case res.Preserved && errs[i] == nil:
+			// Say which will happen: a running watch resumes it by
+			// itself (and the state is gone by the time the operator
+			// would type the command), otherwise it is the operator's.
+			if r.Home.WatchRunning() {
+				fmt.Fprintf(a.Out, "\n%s was stopped for a capability approval; its state is kept.\nThe running bottle watch is rebuilding and resuming it: follow it there.\n", res.Identity)
+			} else {
+				fmt.Fprintf(a.Out, "\n%s was stopped for a capability approval; its state is kept.\nResume it with:\n  bottle resume %s\n", res.Identity, res.Identity)
+			}
 		case res.Preserved:
-			fmt.Fprintf(a.Out, "\n%s was torn down for a capability approval; its state is kept.\nResume it with:\n  bottle resume %s\n", res.Identity, res.Identity)
 		case res.Interrupted:
 		case errs[i] == nil && res.ExitCode != 0 && code == exitOK:
 			code = res.ExitCode

@@ -36,7 +36,7 @@ BOTTLE_RESUMED=1.`,
 			if restore != nil {
 				restore()
 			}
-			return a.report([]*runner.LaunchResult{res}, []error{err})
+			return a.report(r, []*runner.LaunchResult{res}, []error{err})
 		},
 	}
 	cmd.Flags().BoolVarP(&detach, "detach", "d", false, "start the agent in the background and return")

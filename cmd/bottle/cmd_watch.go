@@ -23,7 +23,9 @@ them. Ctrl-C tears down the bottles this watch resumed (their state is removed
 unless a new approval preserved it) and ends the watch.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, err := a.runner(&humanObserver{w: a.Err, quietProgress: true})
+			// Build progress is shown, prefixed by identity, as a
+			// resume by hand shows it.
+			r, err := a.runner(&humanObserver{w: a.Err})
 			if err != nil {
 				return err
 			}

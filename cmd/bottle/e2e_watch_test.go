@@ -81,7 +81,17 @@ func TestWatchResumesTheDemoAfterApproval(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("apply: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	contains(t, "apply stdout", r.stdout, "bottle resume "+id, "newtool is missing; asking for it")
+	contains(t, "apply stdout", r.stdout, "newtool is missing; asking for it")
+	// With a watch running, apply says the watch resumes it and does not
+	// hand the operator a command that would race it; the agent was
+	// stopped for the rebuild, not a failure of its own.
+	contains(t, "apply stdout", r.stdout, id+" was stopped for a capability approval; its state is kept.\nThe running bottle watch is rebuilding and resuming it")
+	contains(t, "apply stderr", r.stderr, id+": agent stopped: a capability approval is rebuilding this bottle")
+	for _, bad := range []string{"Resume it with", "exited with code 137"} {
+		if strings.Contains(r.stdout+r.stderr, bad) {
+			t.Errorf("apply printed %q:\n%s\n%s", bad, r.stdout, r.stderr)
+		}
+	}
 
 	e.waitFor("the resumed agent to finish", 2*time.Minute, func() bool {
 		return strings.Contains(wout.String(), id+" | demo-agent: done")
@@ -91,6 +101,9 @@ func TestWatchResumesTheDemoAfterApproval(t *testing.T) {
 		"started session", // the earlier transcript, shown by the resumed agent
 		id+" | demo-agent: newtool says: newtool works",
 	)
+	// The watch shows the per-bottle build's progress, as a resume by
+	// hand does.
+	contains(t, "watch stderr", werr.String(), id+": Step ", "/usr/local/bin/newtool")
 	e.waitGone(id)
 }
 
@@ -140,15 +153,28 @@ func TestSecondApprovalRunsTheLoopAgain(t *testing.T) {
 	t.Parallel()
 	e := newE2E(t)
 	e.write("bottle.hcl", twoLayerAgent)
-	wout, _ := e.startWatch()
+	wout, werr := e.startWatch()
 	id, wait := e.applyInBackground()
 	e.mustRun("approve", id, e.waitRequest(id).ID)
-	if r := wait(); r.code != 0 {
+	r := wait()
+	if r.code != 0 {
 		t.Fatalf("apply: exit %d\n%s", r.code, r.stderr)
+	}
+	// The approval's kill (137) is reported as a stop for the rebuild, and
+	// with a watch running apply says the watch resumes it rather than
+	// handing over a command that would race it.
+	contains(t, "apply stdout", r.stdout, id+" was stopped for a capability approval; its state is kept.\nThe running bottle watch is rebuilding and resuming it")
+	contains(t, "apply stderr", r.stderr, id+": agent stopped: a capability approval is rebuilding this bottle")
+	for _, bad := range []string{"Resume it with", "exited with code"} {
+		if strings.Contains(r.stdout+r.stderr, bad) {
+			t.Errorf("apply printed %q:\n%s\n%s", bad, r.stdout, r.stderr)
+		}
 	}
 	e.waitFor("the first resume", 2*time.Minute, func() bool {
 		return strings.Contains(wout.String(), id+" | have layer one: 1")
 	})
+	// The watch showed the per-bottle build, as a resume by hand does.
+	contains(t, "watch stderr", werr.String(), id+": Step ", "RUN echo 1 > /etc/layer-one")
 	e.mustRun("approve", id, e.waitRequest(id).ID)
 	e.waitFor("the second resume", 2*time.Minute, func() bool {
 		return strings.Contains(wout.String(), id+" | both layers: 1 2, transcript: first resumed resumed")

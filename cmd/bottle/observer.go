@@ -16,8 +16,6 @@ import (
 type humanObserver struct {
 	mu sync.Mutex
 	w  io.Writer
-	// quietProgress drops build/pull progress lines.
-	quietProgress bool
 }
 
 func (o *humanObserver) Event(e runner.Event) {
@@ -27,10 +25,8 @@ func (o *humanObserver) Event(e runner.Event) {
 	msg := termsafe.String(e.Message)
 	switch e.Type {
 	case runner.EventProgress:
-		if !o.quietProgress {
-			for _, l := range strings.Split(strings.TrimRight(e.Message, "\n"), "\n") {
-				fmt.Fprintf(o.w, "%s: %s\n", id, termsafe.Output(l))
-			}
+		for _, l := range strings.Split(strings.TrimRight(e.Message, "\n"), "\n") {
+			fmt.Fprintf(o.w, "%s: %s\n", id, termsafe.Output(l))
 		}
 	case runner.EventLaunch:
 		fmt.Fprintf(o.w, "%s: launching on %s\n", id, msg)
@@ -38,6 +34,8 @@ func (o *humanObserver) Event(e runner.Event) {
 		fmt.Fprintf(o.w, "%s: resuming on the %s backend\n", id, msg)
 	case runner.EventStarted:
 		fmt.Fprintf(o.w, "%s: agent started\n", id)
+	case runner.EventStopped:
+		fmt.Fprintf(o.w, "%s: agent stopped: a capability approval is rebuilding this bottle\n", id)
 	case runner.EventExited:
 		fmt.Fprintf(o.w, "%s: agent exited with code %s\n", id, msg)
 	case runner.EventTeardown:
