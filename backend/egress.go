@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"io"
 	"strconv"
 
 	"github.com/bottle-dev/bottle/egress"
@@ -45,4 +46,11 @@ type EgressEnforcer interface {
 	// Grant allows more destinations to the running bottle of identity,
 	// in place: the next connection is allowed.
 	Grant(ctx context.Context, identity string, rules []egress.Rule) error
+	// EgressLog writes the proxy's report of identity to w: one JSON
+	// event per line (egress/proxy.Event).
+	EgressLog(ctx context.Context, identity string, w io.Writer) error
+	// CloseEgress stops the proxy of identity, so that it reports its
+	// last counts, and writes its whole report to w. No proxy is an error
+	// wrapping ErrNotFound.
+	CloseEgress(ctx context.Context, identity string, w io.Writer) error
 }

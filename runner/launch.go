@@ -174,6 +174,7 @@ func (r *Runner) run(ctx context.Context, s *session, opts LaunchOptions) (res *
 			err = errors.Join(err, r.keepWork(cctx, s.dir, s.be, s.bottle.Name))
 		}
 		if started || prepared {
+			auditEgress(cctx, s.be, s.dir)
 			if terr := s.be.Remove(cctx, backend.InstanceName(id)); terr != nil {
 				err = errors.Join(err, fmt.Errorf("tear down %s: %w", id, terr))
 			} else if started {
@@ -353,7 +354,9 @@ func (r *Runner) prepare(ctx context.Context, s *session, opts LaunchOptions) (*
 func (r *Runner) baseSpec(s *session) *backend.Spec {
 	return &backend.Spec{
 		Identity: s.dir.Identity, Bottle: s.bottle.Name, Agent: s.bottle.Agent.Name,
-		Network: s.bottle.Network,
+		// With an egress policy the bottle's own network has no way out:
+		// the proxy is its only one.
+		Network: s.bottle.Network && !hasPolicy(s.bottle),
 		Labels:  r.homeLabels(),
 	}
 }

@@ -151,6 +151,7 @@ func (r *Runner) Stop(ctx context.Context, identity string) (preserved bool, err
 	if err := r.keepWork(ctx, dir, be, md.Bottle); err != nil {
 		return dir.IsPreserved(), err
 	}
+	auditEgress(ctx, be, dir)
 	if err := be.Remove(ctx, backend.InstanceName(identity)); err != nil {
 		return false, fmt.Errorf("stop %s: %w", identity, err)
 	}

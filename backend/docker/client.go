@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
 
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/build"
@@ -35,6 +36,7 @@ type APIClient interface {
 	NetworkInspect(ctx context.Context, name string, opts network.InspectOptions) (network.Inspect, error)
 	NetworkList(ctx context.Context, opts network.ListOptions) ([]network.Summary, error)
 	NetworkRemove(ctx context.Context, name string) error
+	NetworkConnect(ctx context.Context, networkID, containerID string, cfg *network.EndpointSettings) error
 
 	ContainerCreate(ctx context.Context, cfg *container.Config, host *container.HostConfig, net *network.NetworkingConfig, platform *ocispec.Platform, name string) (container.CreateResponse, error)
 	ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error)
@@ -66,6 +68,10 @@ type Backend struct {
 	// pool is where bottle networks take their subnets from (zero:
 	// DefaultSubnetPool).
 	pool netip.Prefix
+	// proxyBin is the bottle binary the egress proxy image is made of;
+	// proxyHosts are extra host:ip entries for the proxy (SetProxy).
+	proxyBin   string
+	proxyHosts []string
 }
 
 var (
@@ -73,6 +79,7 @@ var (
 	_ backend.NetworkPreparer = (*Backend)(nil)
 	_ backend.Deriver         = (*Backend)(nil)
 	_ backend.Differ          = (*Backend)(nil)
+	_ backend.EgressEnforcer  = (*Backend)(nil)
 )
 
 // New builds a client from the environment (DOCKER_HOST, DOCKER_CERT_PATH,
@@ -89,7 +96,15 @@ func New(ctx context.Context) (*Backend, error) {
 
 // NewWithClient returns a backend on c (a *client.Client or a fake).
 func NewWithClient(c APIClient) *Backend {
-	return &Backend{c: c}
+	bin, _ := os.Executable() // "" fails an egress launch, with a clear error
+	return &Backend{c: c, proxyBin: bin}
+}
+
+// SetProxy sets the binary egress proxies run (by default this process's
+// executable: it must dispatch "egress-proxy" when named "bottle") and
+// host:ip entries added to the proxies' /etc/hosts.
+func (b *Backend) SetProxy(bin string, hosts []string) {
+	b.proxyBin, b.proxyHosts = bin, hosts
 }
 
 // Name returns backend.Docker.

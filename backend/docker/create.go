@@ -26,6 +26,17 @@ func (b *Backend) Create(ctx context.Context, spec backend.Spec) (backend.Instan
 	if err != nil {
 		return backend.Instance{}, err
 	}
+	if spec.Egress != nil {
+		// The proxy is in place before the bottle exists: a bottle is
+		// never created with a way out it should not have, nor without
+		// its only one. Remove takes the proxy away with the bottle.
+		if spec.Network {
+			return backend.Instance{}, errors.New("create bottle: an egress policy needs Network false (the proxy is the way out)")
+		}
+		if err := b.startProxy(ctx, spec, name, labels); err != nil {
+			return backend.Instance{}, err
+		}
+	}
 	cfg, host := containerConfig(spec, name, labels)
 	resp, err := b.c.ContainerCreate(ctx, cfg, host, nil, nil, name)
 	if err != nil {
@@ -57,6 +68,14 @@ func (b *Backend) PrepareNetwork(ctx context.Context, spec backend.Spec) error {
 // whether it created the network.
 func (b *Backend) ensureNetwork(ctx context.Context, name string, internal bool, labels map[string]string) (bool, error) {
 	opts := network.CreateOptions{Driver: "bridge", Internal: internal, Labels: labels}
+	if internal {
+		// An internal network only stops forwarding: its bridge still has
+		// the gateway address on the host, so every service the host
+		// listens with would be one hop away. Without an address on the
+		// bridge the host is not reachable at all; containers on the
+		// network (the bottle and its egress proxy) still reach each other.
+		opts.Options = map[string]string{"com.docker.network.bridge.inhibit_ipv4": "true"}
+	}
 	err := b.createNetwork(ctx, name, opts)
 	if err == nil {
 		return true, nil

@@ -100,6 +100,10 @@ func (b *Backend) Remove(ctx context.Context, id string) error {
 	if networkName == "" {
 		return nil
 	}
+	// The proxy is attached to the bottle's network: it goes first.
+	if err := b.removeProxy(ctx, strings.TrimPrefix(networkName, backend.InstanceName(""))); err != nil {
+		return err
+	}
 	return b.removeNetwork(ctx, networkName)
 }
 
@@ -197,6 +201,11 @@ func (b *Backend) Leftovers(ctx context.Context) ([]backend.Resource, error) {
 	for _, n := range nets {
 		out = append(out, backend.Resource{Kind: "network", ID: n.ID, Name: n.Name, Identity: n.Labels[backend.LabelIdentity], Labels: n.Labels})
 	}
+	proxies, err := b.proxyLeftovers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, proxies...)
 	imgs, err := b.c.ImageList(ctx, image.ListOptions{Filters: f})
 	if err != nil {
 		return nil, wrap(err, "list images")

@@ -66,6 +66,7 @@ func (b *backends) dockerLocked() (*docker.Backend, error) {
 			}
 			d.SetSubnetPool(pool)
 		}
+		configureProxy(d, b.getenv)
 		b.docker = d
 	}
 	return b.docker, nil

@@ -99,20 +99,24 @@ func dash(s string) string {
 }
 
 func (a *app) logsCommand() *cobra.Command {
-	var follow bool
+	var follow, egress bool
 	cmd := &cobra.Command{
 		Use:   "logs IDENTITY",
-		Short: "Print what a bottle's agent printed",
+		Short: "Print what a bottle's agent printed (--egress: what its proxy allowed and denied)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := a.runner(nil)
 			if err != nil {
 				return err
 			}
+			if egress {
+				return a.egressLogs(cmd.Context(), r, args[0])
+			}
 			return r.Logs(cmd.Context(), args[0], follow, a.Out)
 		},
 	}
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep streaming until the agent ends")
+	cmd.Flags().BoolVar(&egress, "egress", false, "show the egress report: denials, per-host counts of allowed requests, grants")
 	return cmd
 }
 

@@ -119,6 +119,7 @@ bottle is rebuilt with it and resumed with its prior conversation.`,
 		a.logsCommand(), a.stopCommand(), a.destroyCommand(), a.gcCommand(),
 		a.requestsCommand(), a.approveCommand(), a.denyCommand(), a.watchCommand(),
 		a.dashboardCommand(), a.diffCommand(), a.exportCommand(), a.adoptCommand(),
+		a.egressProxyCommand(),
 	)
 	return root
 }

@@ -5,15 +5,19 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 )
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: probe root | setuid | euid | pids N | sleep")
+		fmt.Fprintln(os.Stderr, "usage: probe root | setuid | euid | pids N | sleep | get URL [ENV] | direct URL")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -56,8 +60,38 @@ func main() {
 		}
 		fmt.Printf("pids: started %d of %d\n", started, n)
 	case "sleep":
-		select {}
+		// Until a signal: a bare select{} would be a deadlock to the
+		// runtime.
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+		<-sig
+	case "get", "direct":
+		// get URL [ENV]: through the proxy the environment names, with
+		// the value of $ENV as a bearer token; direct ignores the proxy.
+		fmt.Println(fetch(os.Args[1] == "get", os.Args[2], os.Args[3:]))
 	}
+}
+
+func fetch(viaProxy bool, url string, tokenEnv []string) string {
+	tr := &http.Transport{Proxy: http.ProxyFromEnvironment}
+	if !viaProxy {
+		tr.Proxy = nil
+	}
+	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	if len(tokenEnv) > 0 {
+		req.Header.Set("Authorization", "Bearer "+os.Getenv(tokenEnv[0]))
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return fmt.Sprintf("status %d: %s", resp.StatusCode, strings.TrimSpace(string(body)))
 }
 
 func report(name string, err error) {
