@@ -72,6 +72,11 @@ type Image struct {
 	Labels map[string]string
 }
 
+// Owner is a numeric user and group inside a bottle.
+type Owner struct {
+	UID, GID int
+}
+
 // Mount is a host directory made visible inside a bottle.
 type Mount struct {
 	Source   string // absolute host path
@@ -199,8 +204,11 @@ type Backend interface {
 	// Create makes the instance for spec without starting the agent.
 	Create(ctx context.Context, spec Spec) (Instance, error)
 	// CopyIn extracts the tar stream r at the absolute directory dst inside
-	// the instance, creating dst when missing.
-	CopyIn(ctx context.Context, id, dst string, r io.Reader) error
+	// the instance. The directories it creates for dst (dst and its missing
+	// parents) belong to owner, so that a non-root agent can write at the
+	// top of a workspace the image lacked; with a nil owner they are owned
+	// like their nearest existing ancestor.
+	CopyIn(ctx context.Context, id, dst string, r io.Reader, owner *Owner) error
 	// CopyOut writes a tar stream of the contents of the directory src inside
 	// the instance to w (entries relative to src). The instance may be
 	// running or stopped.

@@ -11,7 +11,8 @@ import (
 )
 
 // copyDir streams the host folder src (minus excludes) into dst inside the
-// instance, without buffering the tree.
+// instance, without buffering the tree. With an owner, the files and the
+// folders made for dst belong to it.
 func copyDir(ctx context.Context, be backend.Backend, instance, src, dst string, excludes []string, o *owner) error {
 	return copyDirTap(ctx, be, instance, src, dst, excludes, o, nil)
 }
@@ -32,9 +33,11 @@ func copyDirTap(ctx context.Context, be backend.Backend, instance, src, dst stri
 		cr, cw := io.Pipe()
 		go func() { cw.CloseWithError(chown(raw, cw, o)) }()
 		defer cr.Close()
-		in = cr
+		// Not the pipe itself: an engine client closes a body it can
+		// close once the upload ends, and the tap below still reads it.
+		in = struct{ io.Reader }{cr}
 	}
-	err := be.CopyIn(ctx, instance, dst, in)
+	err := be.CopyIn(ctx, instance, dst, in, o)
 	if tap != nil {
 		if err == nil {
 			// The engine may stop reading at the archive's end blocks:

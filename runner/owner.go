@@ -13,11 +13,10 @@ import (
 	"github.com/bottle-dev/bottle/backend"
 )
 
-// owner is the numeric uid:gid files copied into a bottle get, so that an
-// agent running as a non-root user can write its workspace and transcript.
-type owner struct {
-	uid, gid int
-}
+// owner is the numeric uid:gid files copied into a bottle get, and the
+// folders made for them, so that an agent running as a non-root user can
+// write its workspace and transcript, at the top too.
+type owner = backend.Owner
 
 // resolveOwner turns the agent's user ("1000", "1000:1000", "agent",
 // "agent:staff") into numbers. Names are looked up in the instance's own
@@ -34,23 +33,23 @@ func resolveOwner(ctx context.Context, be backend.Backend, instance, user string
 		if group == "" {
 			gid = uid
 		}
-		return &owner{uid, gid}, nil
+		return &owner{UID: uid, GID: gid}, nil
 	}
 	files, err := etcFiles(ctx, be, instance)
 	if err != nil {
 		return nil, fmt.Errorf("look up user %q: %w", user, err)
 	}
-	o := &owner{uid: uid, gid: gid}
+	o := &owner{UID: uid, GID: gid}
 	if uerr != nil {
 		fields, ok := lookup(files["passwd"], name)
 		if !ok || len(fields) < 4 {
 			return nil, fmt.Errorf("user %q is not in the image's /etc/passwd; use a numeric uid:gid or create the user in the Dockerfile", name)
 		}
-		if o.uid, err = strconv.Atoi(fields[2]); err != nil {
+		if o.UID, err = strconv.Atoi(fields[2]); err != nil {
 			return nil, fmt.Errorf("user %q: bad uid in /etc/passwd", name)
 		}
 		if group == "" {
-			if o.gid, err = strconv.Atoi(fields[3]); err != nil {
+			if o.GID, err = strconv.Atoi(fields[3]); err != nil {
 				return nil, fmt.Errorf("user %q: bad gid in /etc/passwd", name)
 			}
 		}
@@ -60,7 +59,7 @@ func resolveOwner(ctx context.Context, be backend.Backend, instance, user string
 		if !ok || len(fields) < 3 {
 			return nil, fmt.Errorf("group %q is not in the image's /etc/group", group)
 		}
-		if o.gid, err = strconv.Atoi(fields[2]); err != nil {
+		if o.GID, err = strconv.Atoi(fields[2]); err != nil {
 			return nil, fmt.Errorf("group %q: bad gid in /etc/group", group)
 		}
 	}
@@ -117,7 +116,7 @@ func chown(r io.Reader, w io.Writer, o *owner) error {
 		if err != nil {
 			return err
 		}
-		h.Uid, h.Gid, h.Uname, h.Gname = o.uid, o.gid, "", ""
+		h.Uid, h.Gid, h.Uname, h.Gname = o.UID, o.GID, "", ""
 		if err := tw.WriteHeader(h); err != nil {
 			return err
 		}

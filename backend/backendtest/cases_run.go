@@ -21,7 +21,7 @@ func testRunEnvWorkdir(h *harness) {
 	}
 	// CopyIn into a created, never started bottle, at a missing directory.
 	in := tarOf(h.t, file{name: "in.txt", mode: 0o644, body: "copied\n"})
-	h.must(h.b.CopyIn(h.ctx, inst.ID, "/data/in", in), "CopyIn")
+	h.must(h.b.CopyIn(h.ctx, inst.ID, "/data/in", in, nil), "CopyIn")
 
 	code, out, errOut := h.run(inst.ID, "")
 	if code != 7 {
@@ -114,7 +114,7 @@ func testTranscript(h *harness) {
 		file{name: "exec.sh", mode: 0o755, body: "#!/bin/sh\n"},
 	)
 	first := h.create(h.spec("sh", "-c", `cd /home/agent/.t && echo two >> log.txt && mkdir sub && echo new > sub/n && cat link`))
-	h.must(h.b.CopyIn(h.ctx, first.ID, dir, seed), "CopyIn transcript")
+	h.must(h.b.CopyIn(h.ctx, first.ID, dir, seed, nil), "CopyIn transcript")
 	if code, out, errOut := h.run(first.ID, ""); code != 0 || out != "one\ntwo\n" {
 		h.t.Fatalf("agent run: exit %d stdout %q stderr %q", code, out, errOut)
 	}
@@ -146,7 +146,7 @@ func testTranscript(h *harness) {
 	}
 
 	second := h.create(h.spec("sh", "-c", `cd /home/agent/.t && cat log.txt sub/n && readlink link && test -x exec.sh`))
-	h.must(h.b.CopyIn(h.ctx, second.ID, dir, bytes.NewReader(saved)), "CopyIn snapshot")
+	h.must(h.b.CopyIn(h.ctx, second.ID, dir, bytes.NewReader(saved), nil), "CopyIn snapshot")
 	if code, out, errOut := h.run(second.ID, ""); code != 0 || out != "one\ntwo\nnew\nlog.txt\n" {
 		h.t.Errorf("restored transcript: exit %d stdout %q stderr %q", code, out, errOut)
 	}

@@ -53,6 +53,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) backend.Backend, opts Optio
 		{"RunStdin", testRunStdin},
 		{"RunTTY", testRunTTY},
 		{"Mounts", testMounts},
+		{"CopyInOwner", testCopyInOwner},
 		{"TranscriptRoundTrip", testTranscript},
 		{"StartWaitLogs", testStartWaitLogs},
 		{"LogsFollow", testLogsFollow},

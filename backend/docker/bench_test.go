@@ -47,7 +47,7 @@ func BenchmarkCwdCopy(b *testing.B) {
 			}
 			pr, pw := io.Pipe()
 			go func() { pw.CloseWithError(buildctx.Tar(b.Context(), tree, nil, pw)) }()
-			err = be.CopyIn(b.Context(), inst.ID, "/workspace", pr)
+			err = be.CopyIn(b.Context(), inst.ID, "/workspace", pr, nil)
 			pr.Close()
 			if err != nil {
 				b.Fatal(err)

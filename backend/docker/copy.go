@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+
+	"github.com/bottle-dev/bottle/backend"
 )
 
 // copyBufSize matches buildctx's buffer: large writes through the pipe to
@@ -22,15 +24,16 @@ const copyBufSize = 1 << 20
 
 // CopyIn extracts the tar stream r at the absolute directory dst inside the
 // container, which may be created but not started. Missing directories on
-// the way to dst are created first, owned like their nearest existing
-// ancestor: restoring /home/agent/.claude into a fresh container must give
-// the agent a transcript directory it can write.
-func (b *Backend) CopyIn(ctx context.Context, id, dst string, r io.Reader) error {
+// the way to dst are created first, owned by owner or else like their
+// nearest existing ancestor: restoring /home/agent/.claude into a fresh
+// container, or copying a workspace to a /workspace the image lacks, must
+// give the agent a directory it can write.
+func (b *Backend) CopyIn(ctx context.Context, id, dst string, r io.Reader, owner *backend.Owner) error {
 	if !path.IsAbs(dst) {
 		return fmt.Errorf("copy into %s: destination %q is not absolute", id, dst)
 	}
 	dst = path.Clean(dst)
-	if err := b.mkdirAll(ctx, id, dst); err != nil {
+	if err := b.mkdirAll(ctx, id, dst, owner); err != nil {
 		return err
 	}
 	err := b.c.CopyToContainer(ctx, id, dst, r, container.CopyToContainerOptions{})
@@ -40,15 +43,21 @@ func (b *Backend) CopyIn(ctx context.Context, id, dst string, r io.Reader) error
 // mkdirAll creates dst and its missing parents inside the container. The
 // engine's copy endpoint refuses a missing destination, and extracting a tar
 // entry for a directory that exists would reset its owner and mode, so only
-// the missing part of the path is sent.
-func (b *Backend) mkdirAll(ctx context.Context, id, dst string) error {
+// the missing part of the path is sent, plus, with an owner, dst itself
+// (keeping its mode): the engine makes a missing workdir root's when it
+// creates the container, and a copied workspace must be the agent's.
+func (b *Backend) mkdirAll(ctx context.Context, id, dst string, owner *backend.Owner) error {
 	var missing []string
+	mode := map[string]int64{}
 	base := dst
 	for ; base != "/"; base = path.Dir(base) {
 		st, err := b.c.ContainerStatPath(ctx, id, base)
 		if err == nil {
 			if !st.Mode.IsDir() && st.Mode&fs.ModeSymlink == 0 {
 				return fmt.Errorf("copy into %s:%s: %s is not a directory", id, dst, base)
+			}
+			if base == dst && owner != nil && st.Mode.IsDir() {
+				missing, mode[dst], base = []string{dst}, int64(st.Mode.Perm()), path.Dir(dst)
 			}
 			break
 		}
@@ -60,8 +69,11 @@ func (b *Backend) mkdirAll(ctx context.Context, id, dst string) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	uid, gid, err := b.owner(ctx, id, base)
-	if err != nil {
+	var uid, gid int
+	var err error
+	if owner != nil {
+		uid, gid = owner.UID, owner.GID
+	} else if uid, gid, err = b.owner(ctx, id, base); err != nil {
 		return err
 	}
 	var buf bytes.Buffer
@@ -69,7 +81,11 @@ func (b *Backend) mkdirAll(ctx context.Context, id, dst string) error {
 	now := time.Now().Truncate(time.Second)
 	for i := len(missing) - 1; i >= 0; i-- { // parents first
 		name := strings.TrimPrefix(strings.TrimPrefix(missing[i], base), "/")
-		hdr := &tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: 0o755, Uid: uid, Gid: gid, ModTime: now}
+		perm, ok := mode[missing[i]]
+		if !ok {
+			perm = 0o755
+		}
+		hdr := &tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: perm, Uid: uid, Gid: gid, ModTime: now}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return err
 		}

@@ -39,7 +39,7 @@ func TestDerive(t *testing.T) {
 			_ = tw.WriteHeader(&tar.Header{Name: "hello", Mode: 0o640, Size: int64(len(content)), Typeflag: tar.TypeReg})
 			_, _ = tw.Write([]byte(content))
 			_ = tw.Close()
-			return b.CopyIn(ctx, id, "/w", &buf)
+			return b.CopyIn(ctx, id, "/w", &buf, nil)
 		})
 		if err != nil || got != ref {
 			t.Fatalf("Derive %s = %q, %v", ref, got, err)

@@ -144,17 +144,17 @@ func TestCopyInOwnership(t *testing.T) {
 		_ = tw.Close()
 		return &buf
 	}
-	if err := b.CopyIn(ctx, inst.ID, "/srv", tarOf(&tar.Header{Name: "home/", Typeflag: tar.TypeDir, Mode: 0o700, Uid: 1234, Gid: 1234})); err != nil {
+	if err := b.CopyIn(ctx, inst.ID, "/srv", tarOf(&tar.Header{Name: "home/", Typeflag: tar.TypeDir, Mode: 0o700, Uid: 1234, Gid: 1234}), nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.CopyIn(ctx, inst.ID, "/srv/home/a/b", tarOf(&tar.Header{Name: "f", Typeflag: tar.TypeReg, Mode: 0o600, Size: 1, Uid: 1234})); err != nil {
+	if err := b.CopyIn(ctx, inst.ID, "/srv/home/a/b", tarOf(&tar.Header{Name: "f", Typeflag: tar.TypeReg, Mode: 0o600, Size: 1, Uid: 1234}), nil); err != nil {
 		t.Fatal(err)
 	}
 	// Into the existing /srv/home again: its owner and mode stay.
-	if err := b.CopyIn(ctx, inst.ID, "/srv/home", tarOf(&tar.Header{Name: "g", Typeflag: tar.TypeReg, Mode: 0o644})); err != nil {
+	if err := b.CopyIn(ctx, inst.ID, "/srv/home", tarOf(&tar.Header{Name: "g", Typeflag: tar.TypeReg, Mode: 0o644}), nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.CopyIn(ctx, inst.ID, "/srv/home/a/b/f", tarOf()); err == nil {
+	if err := b.CopyIn(ctx, inst.ID, "/srv/home/a/b/f", tarOf(), nil); err == nil {
 		t.Error("CopyIn to a file: no error")
 	}
 	var out bytes.Buffer

@@ -186,7 +186,7 @@ func loadContext(ctx context.Context, dir string) (*vfs, error) {
 	delete(v.nodes, "/tmp") // only the context's own files
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(buildctx.Tar(ctx, dir, excludes, pw)) }()
-	err := v.extract("/", pr)
+	err := v.extract("/", pr, nil)
 	pr.Close()
 	if err != nil {
 		return nil, fmt.Errorf("read the build context %s: %w", dir, err)

@@ -150,7 +150,7 @@ func TestMountsAndOwners(t *testing.T) {
 	_ = tw.WriteHeader(&tar.Header{Name: "d/f", Typeflag: tar.TypeReg, Mode: 0o600, Uid: 7, Gid: 8, Size: 2})
 	_, _ = tw.Write([]byte("hi"))
 	_ = tw.Close()
-	if err := b.CopyIn(t.Context(), inst.ID, "/home/a/w", &buf); err != nil {
+	if err := b.CopyIn(t.Context(), inst.ID, "/home/a/w", &buf, nil); err != nil {
 		t.Fatal(err)
 	}
 	in := b.Instance("x-ddddd")

@@ -195,7 +195,7 @@ func copyTree(from *vfs, src string, to *vfs, dst string, owner *[2]int) error {
 	if fi.Mode.IsDir() {
 		pr, pw := io.Pipe()
 		go func() { pw.CloseWithError(from.archive(src, pw)) }()
-		err := to.extract(dst, pr)
+		err := to.extract(dst, pr, nil)
 		pr.Close()
 		if err != nil || owner == nil {
 			return err

@@ -44,7 +44,7 @@ func (b *Backend) Create(ctx context.Context, spec backend.Spec) (backend.Instan
 }
 
 // CopyIn extracts the tar stream r at the directory dst of the instance.
-func (b *Backend) CopyIn(ctx context.Context, id, dst string, r io.Reader) error {
+func (b *Backend) CopyIn(ctx context.Context, id, dst string, r io.Reader, owner *backend.Owner) error {
 	if err := b.begin(Call{Op: OpCopyIn, ID: id, Path: dst}); err != nil {
 		return err
 	}
@@ -55,7 +55,7 @@ func (b *Backend) CopyIn(ctx context.Context, id, dst string, r io.Reader) error
 	if err != nil {
 		return fmt.Errorf("copy into: %w", err)
 	}
-	if err := in.fs.extract(dst, r); err != nil {
+	if err := in.fs.extract(dst, r, owner); err != nil {
 		return fmt.Errorf("copy into %s:%s: %w", id, dst, err)
 	}
 	return nil

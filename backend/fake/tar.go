@@ -8,14 +8,45 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"syscall"
+
+	"github.com/bottle-dev/bottle/backend"
 )
 
+// makeDst creates the directory dst of a copy and its missing parents:
+// owned by owner when set, else like their nearest existing ancestor. With
+// an owner, dst itself becomes its even when it exists, as with an engine.
+func (v *vfs) makeDst(dst string, owner *backend.Owner) error {
+	if owner == nil {
+		return v.mkdirAll(dst, 0o755, true)
+	}
+	o := &[2]int{owner.UID, owner.GID}
+	cur := "/"
+	for _, name := range splitPath(dst) {
+		cur = path.Join(cur, name)
+		fi, err := v.stat(cur, true)
+		switch {
+		case err == nil && !fi.Mode.IsDir():
+			return pathErr("mkdir", cur, syscall.ENOTDIR)
+		case err == nil && cur == dst:
+			return v.mkdir(cur, fi.Mode.Perm(), o) // an existing dir takes the owner
+		case err == nil:
+			continue
+		}
+		if err := v.mkdir(cur, 0o755, o); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+	}
+	return nil
+}
+
 // extract unpacks the tar stream r at the directory dst, creating dst and
-// missing parents owned like their nearest existing ancestor. Entries keep
-// their mode, owner and mtime, as an engine's copy endpoint does.
-func (v *vfs) extract(dst string, r io.Reader) error {
+// missing parents owned by owner, or with a nil owner like their nearest
+// existing ancestor. Entries keep their mode, owner and mtime, as an
+// engine's copy endpoint does.
+func (v *vfs) extract(dst string, r io.Reader, owner *backend.Owner) error {
 	dst = path.Clean(dst)
-	if err := v.mkdirAll(dst, 0o755, true); err != nil {
+	if err := v.makeDst(dst, owner); err != nil {
 		return err
 	}
 	tr := tar.NewReader(r)

@@ -124,7 +124,7 @@ func TestStoppedMachine(t *testing.T) {
 	id := e.create(backend.Spec{Command: []string{"sh", "-c", `cd /workspace
 if [ -f ran ]; then cat kept.txt sub/more.txt; exit 0; fi
 touch ran; echo before-stop; sleep 600`}})
-	e.must(e.b.CopyIn(e.ctx, id, "/workspace", tarOf(t, "kept.txt", "kept\n")), "CopyIn")
+	e.must(e.b.CopyIn(e.ctx, id, "/workspace", tarOf(t, "kept.txt", "kept\n"), nil), "CopyIn")
 	e.must(e.b.Start(e.ctx, id), "Start")
 	e.must(e.b.Stop(e.ctx, id), "Stop")
 	if inst, err := e.b.Inspect(e.ctx, id); err != nil || inst.State != backend.StateExited || inst.ExitCode != exitKilled {
@@ -143,7 +143,7 @@ touch ran; echo before-stop; sleep 600`}})
 	if logs.String() != "before-stop\n" {
 		t.Errorf("detached log after a stop = %q", logs.String())
 	}
-	e.must(e.b.CopyIn(e.ctx, id, "/workspace/sub", tarOf(t, "more.txt", "more\n")), "CopyIn to a stopped machine")
+	e.must(e.b.CopyIn(e.ctx, id, "/workspace/sub", tarOf(t, "more.txt", "more\n"), nil), "CopyIn to a stopped machine")
 	if st := e.status(id); st != "stopped" {
 		t.Errorf("copies and logs left the machine %s", st)
 	}

@@ -15,21 +15,32 @@ import (
 
 // Trees move as tar streams through exec (smolvm's cp copies single files).
 const (
-	copyInSh = `mkdir -p "$1" && tar -xf - -C "$1"`
+	// copyInSh gives the directories it creates for $1 to $2 (uid:gid),
+	// or when $2 is empty to the owner of their nearest existing ancestor
+	// (as the docker backend does): the topmost missing one is found first,
+	// and is still empty when chown -R runs. With $2, $1 itself becomes
+	// $2's even when it exists.
+	copyInSh = `top=; d="$1"; while [ ! -e "$d" ]; do top="$d"; d=$(dirname "$d"); done; o="$2"; ` +
+		`[ -n "$o" ] || o=$(stat -c %u:%g "$d") && mkdir -p "$1" && ` +
+		`{ [ -z "$top" ] || chown -R "$o" "$top"; } && { [ -z "$2" ] || chown "$2" "$1"; } && tar -xf - -C "$1"`
 	// copyOutSh exits 44 for a missing directory so that case is told
 	// apart from tar failing.
 	copyOutSh = `[ -d "$1" ] || { echo "no such directory: $1" >&2; exit 44; }; tar -C "$1" -cf - .`
 )
 
 // CopyIn extracts the tar stream r at dst inside the machine (`exec -i`,
-// the tar on stdin). A stopped machine is started for the copy and stopped
-// again.
-func (b *Backend) CopyIn(ctx context.Context, id, dst string, r io.Reader) error {
+// the tar on stdin); the directories made for dst belong to owner when set.
+// A stopped machine is started for the copy and stopped again.
+func (b *Backend) CopyIn(ctx context.Context, id, dst string, r io.Reader, owner *backend.Owner) error {
 	if !path.IsAbs(dst) {
 		return fmt.Errorf("smolvm backend: copy destination %q is not absolute", dst)
 	}
+	chown := ""
+	if owner != nil {
+		chown = fmt.Sprintf("%d:%d", owner.UID, owner.GID)
+	}
 	return b.withRunning(ctx, id, func() error {
-		args := []string{"machine", "exec", "--name", id, "-i", "--", "sh", "-c", copyInSh, "bottle-copy-in", dst}
+		args := []string{"machine", "exec", "--name", id, "-i", "--", "sh", "-c", copyInSh, "bottle-copy-in", dst, chown}
 		res, err := b.run(ctx, call{args: args, stdin: r})
 		if err != nil {
 			return err

@@ -498,7 +498,7 @@ func BenchmarkCwdCopy(b *testing.B) {
 				start := time.Now()
 				pr, pw := io.Pipe()
 				go func() { pw.CloseWithError(buildctx.Tar(ctx, tree, nil, pw)) }()
-				err := bn.be.CopyIn(ctx, cid, "/dst", pr)
+				err := bn.be.CopyIn(ctx, cid, "/dst", pr, nil)
 				_ = pr.CloseWithError(errors.New("copy ended"))
 				d := time.Since(start)
 				if err != nil {
