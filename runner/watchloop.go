@@ -69,9 +69,16 @@ func (r *Runner) Watch(ctx context.Context, opts WatchOptions) error {
 
 	w := &watcher{r: r, opts: opts, inflight: map[string]bool{}, seen: map[string]bool{}, failed: map[string]string{}}
 	defer w.wg.Wait()
-	tick := time.NewTicker(opts.Rescan)
+	// The full rescan backs up fsnotify (lost events); it is timed so
+	// that it never takes more than about 2% of the time, however many
+	// identities there are.
+	rescan := func() time.Duration {
+		start := time.Now()
+		w.scan(ctx)
+		return max(opts.Rescan, rescanShare*time.Since(start))
+	}
+	tick := time.NewTimer(rescan())
 	defer tick.Stop()
-	w.scan(ctx)
 	for {
 		select {
 		case <-ctx.Done():
@@ -91,10 +98,14 @@ func (r *Runner) Watch(ctx context.Context, opts WatchOptions) error {
 				w.scan(ctx)
 			}
 		case <-tick.C:
-			w.scan(ctx)
+			tick.Reset(rescan())
 		}
 	}
 }
+
+// rescanShare is how many times its own duration the watch waits between
+// two full rescans, at least.
+const rescanShare = 50
 
 type watcher struct {
 	r        *Runner

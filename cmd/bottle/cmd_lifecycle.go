@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"time"
 
@@ -71,19 +72,21 @@ func (a *app) statusCommand(name string) *cobra.Command {
 				fmt.Fprintln(a.Out, "No bottles. Launch one with bottle apply.")
 				return nil
 			}
-			fmt.Fprintf(a.Out, "%-28s %-14s %-10s %-13s %-10s %-8s %s\n", "IDENTITY", "BOTTLE", "AGENT", "BACKEND", "STATE", "PENDING", "AGE")
+			// One write for the table, not one per bottle.
+			out := bufio.NewWriter(a.Out)
+			fmt.Fprintf(out, "%-28s %-14s %-10s %-13s %-10s %-8s %s\n", "IDENTITY", "BOTTLE", "AGENT", "BACKEND", "STATE", "PENDING", "AGE")
 			for _, b := range list {
 				age := "-"
 				if !b.StartedAt.IsZero() {
 					age = units.HumanDuration(time.Since(b.StartedAt))
 				}
-				fmt.Fprintf(a.Out, "%-28s %-14s %-10s %-13s %-10s %-8d %s\n", termsafe.String(b.Identity), dash(termsafe.String(b.Bottle)),
+				fmt.Fprintf(out, "%-28s %-14s %-10s %-13s %-10s %-8d %s\n", termsafe.String(b.Identity), dash(termsafe.String(b.Bottle)),
 					dash(termsafe.String(b.Agent)), dash(termsafe.String(b.Backend)), b.State, b.PendingRequests, age)
 				if b.Error != "" {
-					fmt.Fprintf(a.Out, "    error: %s\n", termsafe.String(b.Error))
+					fmt.Fprintf(out, "    error: %s\n", termsafe.String(b.Error))
 				}
 			}
-			return nil
+			return out.Flush()
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON document")
