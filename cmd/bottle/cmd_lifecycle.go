@@ -106,7 +106,11 @@ func (a *app) logsCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "logs IDENTITY",
 		Short: "Print what a bottle's agent printed (--egress: what its proxy allowed and denied)",
-		Args:  cobra.ExactArgs(1),
+		Long: `Print what a bottle's agent printed, as it printed it: escape sequences
+included, as docker logs does, because this is the agent's own terminal output.
+Everything else bottle prints from a bottle is escaped; pipe this through
+cat -v, or read it with l in bottle dashboard, to see it escaped.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := a.runner(nil)
 			if err != nil {
