@@ -53,6 +53,7 @@ func (r *Runner) lookupCwd(ctx context.Context, s *session, image string, p back
 	// new fingerprint replaces.
 	family := shortHash("bottle-cwd/1", r.Home.ID(), s.cfg.Path, s.bottle.Name, c.Path, c.Target, user)
 	key := shortHash(family, fp)
+	s.cwdFamily, s.cwdKey = family, key
 	cache := &cwdCache{deriver: d, key: key, fp: fp, d: backend.Derivation{
 		Base: image, Ref: cwdRepo + ":" + key,
 		Labels:     r.cwdLabels(family, key, c.Path),

@@ -65,6 +65,9 @@ type session struct {
 	cwd *cwdCache
 	// cwdFP is the fingerprint of the cwd the cwd image holds (a hit).
 	cwdFP string
+	// cwdFamily and cwdKey name the cwd image (lookupCwd), and so the
+	// launch tree recorded for that content (tree.go).
+	cwdFamily, cwdKey string
 	// tree is the recording of the launch tree (copy mode, first launch).
 	tree *launchTree
 	// ran: the agent was started, so its workspace may hold work.
@@ -242,6 +245,8 @@ func (r *Runner) run(ctx context.Context, s *session, opts LaunchOptions) (res *
 			return res, fmt.Errorf("start %s: %w", id, err)
 		}
 		res.Detached = true
+		// The launch tree must be on disk before this process goes.
+		_ = s.tree.wait()
 		r.emit(EventDetached, id, s.bottle.Name, "")
 		cached()
 		return res, nil

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/bottle-dev/bottle/backend/buildctx"
 	"github.com/bottle-dev/bottle/config"
@@ -39,6 +40,10 @@ func (t *launchTree) wait() error {
 // folder changed meanwhile is a warning rather than a wrong base.
 func (r *Runner) recordTree(ctx context.Context, s *session, tap io.Reader, fp string) *launchTree {
 	t := &launchTree{done: make(chan struct{})}
+	if tap == nil && r.cachedTree(ctx, s) {
+		close(t.done)
+		return t
+	}
 	c := s.bottle.Cwd
 	go func() {
 		defer close(t.done)
@@ -72,6 +77,15 @@ func (r *Runner) writeTree(ctx context.Context, s *session, c *config.Cwd, tap i
 	if err != nil {
 		return fmt.Errorf("record the launch tree of %s: %w", c.Path, err)
 	}
+	return r.saveTree(ctx, s, m, true)
+}
+
+// saveTree completes m with what may change without the folder's content
+// (its git HEAD, the keep policy, the target) and writes it to the state
+// dir, and to the cache when cache is set.
+func (r *Runner) saveTree(ctx context.Context, s *session, m *changes.Manifest, cache bool) error {
+	c := s.bottle.Cwd
+	var err error
 	m.Dir, m.Target = c.Path, c.Target
 	if m.Git, err = changes.FindGit(ctx, c.Path); err != nil {
 		return fmt.Errorf("record the launch tree of %s: %w", c.Path, err)
@@ -87,7 +101,55 @@ func (r *Runner) writeTree(ctx context.Context, s *session, c *config.Cwd, tap i
 	if err != nil {
 		return err
 	}
-	return state.WriteFileAtomic(s.dir.Join(state.LaunchTreeFile), data, 0o600)
+	if err := state.WriteFileAtomic(s.dir.Join(state.LaunchTreeFile), data, 0o600); err != nil {
+		return err
+	}
+	if cache {
+		r.cacheTree(s, data)
+	}
+	return nil
+}
+
+// treeCache is where launch trees are kept by cwd image key: the next
+// bottle that starts from that image takes its tree from here rather than
+// reading the folder again. One is kept per folder and bottle (family).
+func (r *Runner) treeCache(family, key string) string {
+	return filepath.Join(r.Home.Path, "cache", "cwd-tree-"+family+"-"+key+".json")
+}
+
+// cacheTree keeps a recorded tree under the session's cwd key, replacing
+// those of older contents of the same folder. It is only a cache: failing
+// costs the next launch a read of the folder.
+func (r *Runner) cacheTree(s *session, data []byte) {
+	if s.cwdKey == "" {
+		return
+	}
+	p := r.treeCache(s.cwdFamily, s.cwdKey)
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return
+	}
+	if state.WriteFileAtomic(p, data, 0o600) != nil {
+		return
+	}
+	old, _ := filepath.Glob(r.treeCache(s.cwdFamily, "*"))
+	for _, o := range old {
+		if o != p {
+			_ = os.Remove(o)
+		}
+	}
+}
+
+// cachedTree records the tree cached for the session's cwd image as its
+// launch tree; false when there is none.
+func (r *Runner) cachedTree(ctx context.Context, s *session) bool {
+	if s.cwdKey == "" {
+		return false
+	}
+	m, err := changes.LoadManifest(r.treeCache(s.cwdFamily, s.cwdKey))
+	if err != nil {
+		return false
+	}
+	return r.saveTree(ctx, s, m, false) == nil
 }
 
 // scanHost reads the host folder as it would be copied in.
