@@ -167,7 +167,16 @@ func (r *Runner) gcImages(ctx context.Context, be backend.Backend, dry bool, don
 		done["image "+rs.ID] = true
 		lines = append(lines, fmt.Sprintf("%s image %s (%s)", be.Name(), rs.Name, rs.Identity))
 	}
-	return lines, errors.Join(errs...)
+	// The engine refuses to remove an image another one is built on (an
+	// older agent image under a cwd image still kept): it stays until
+	// that one goes, which is no failure of gc's.
+	var failed []error
+	for _, err := range errs {
+		if !errors.Is(err, backend.ErrConflict) {
+			failed = append(failed, err)
+		}
+	}
+	return lines, errors.Join(failed...)
 }
 
 // fullRef gives a reference without a tag the tag the engine lists it
