@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os/user"
 	"strings"
 
@@ -133,27 +134,49 @@ type Approval struct {
 	WatchRunning bool
 }
 
-// Approve grants a capability request. In this order: snapshot the
-// transcript (and the workspace in copy mode) out of the running bottle,
-// mark the state preserved, record the approval, answer the agent, tear the
-// bottle down, and last write the per-bottle Dockerfile, whose appearance is
-// what bottle watch resumes on. The attached session, if any, then ends and
-// keeps the state.
+// Approve grants a capability request as one transaction (approval.go):
+// it records the decision with the frozen lines, stops the bottle,
+// snapshots its transcript (and workspace in copy mode), marks the state
+// preserved, answers the agent, tears the bottle down, and last writes the
+// per-bottle Dockerfile, whose appearance is what bottle watch resumes on.
+// The attached session, if any, then ends and keeps the state. An approval
+// an earlier process left unfinished is finished first; when it was this
+// very request, that is the approval returned.
 func (r *Runner) Approve(ctx context.Context, identity, requestID string, opts ApproveOptions) (*Approval, error) {
 	dir, err := r.Home.Open(identity)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("approve %s: the bottle is gone (its session ended and removed its state): nothing was approved: %w", identity, err)
+	}
 	if err != nil {
 		return nil, err
 	}
-	// One answer at a time: two approvals at once would each append their
-	// lines to the Dockerfile as they found it, and one would be lost.
+	// One answer at a time, and never beside a cleanup decision: see the
+	// invariant in approval.go.
 	lock, err := r.Home.LockAnswer(ctx, identity)
 	if err != nil {
 		return nil, err
 	}
 	defer lock.Unlock()
+	if !dir.Exists() {
+		// The session's cleanup decision went first.
+		return nil, fmt.Errorf("approve %s: the bottle is gone (its session ended and removed its state): nothing was approved", identity)
+	}
+	ap, err := r.recoverApproval(ctx, dir)
+	switch {
+	case err != nil && !errors.Is(err, errApprovalRolledBack):
+		return nil, err
+	case ap != nil && (requestID == "" || requestID == ap.Request.ID):
+		if opts.Show != nil {
+			opts.Show(identity, &state.Frozen{Request: ap.Request, Digest: ap.Digest})
+		}
+		return ap, nil
+	}
 	md, err := dir.ReadMetadata()
 	if err != nil {
 		return nil, err
+	}
+	if ap := r.approvedAlready(dir, requestID); ap != nil {
+		return ap, nil
 	}
 	fr, err := pick(dir, requestID)
 	if err != nil {
@@ -173,67 +196,42 @@ func (r *Runner) Approve(ctx context.Context, identity, requestID string, opts A
 	if err != nil {
 		return nil, err
 	}
-	inst, err := be.Inspect(ctx, backend.InstanceName(identity))
-	if err != nil {
+	if _, err := be.Inspect(ctx, backend.InstanceName(identity)); err != nil {
 		return nil, fmt.Errorf("approve %s: the bottle is gone, so nothing can be carried over (bottle deny %s %s answers the agent): %w", identity, identity, req.ID, err)
-	}
-	if opts.Show != nil {
-		opts.Show(identity, fr)
-	}
-	if md.Spec != nil && md.Spec.Transcript != "" {
-		if err := snapshot(ctx, be, inst.ID, md.Spec.Transcript, dir, state.TranscriptDir); err != nil {
-			return nil, fmt.Errorf("approve %s: %w", identity, err)
-		}
-	}
-	if md.CopyCwd && md.Spec != nil && md.Spec.CwdTarget != "" {
-		if err := snapshot(ctx, be, inst.ID, md.Spec.CwdTarget, dir, state.WorkspaceDir); err != nil {
-			return nil, fmt.Errorf("approve %s: %w", identity, err)
-		}
 	}
 	cur, err := dir.ReadDockerfile()
 	if err != nil {
 		return nil, err
 	}
-	base := ""
-	if cur == "" {
-		if base = firstBase(md); base == "" {
-			return nil, fmt.Errorf("approve %s: metadata records no image to build on", identity)
-		}
+	if cur == "" && firstBase(md) == "" {
+		return nil, fmt.Errorf("approve %s: metadata records no image to build on", identity)
 	}
-	if err := dir.MarkPreserved(); err != nil {
+	if opts.Show != nil {
+		opts.Show(identity, fr)
+	}
+	in := newIntent(fr, md, cur)
+	if err := r.step(identity, "intent"); err != nil {
+		return nil, fmt.Errorf("approve %s %s: %w", identity, req.ID, err)
+	}
+	if err := dir.WriteIntent(in); err != nil {
 		return nil, err
 	}
-	_ = dir.Audit("approval", map[string]string{
-		"request": req.ID, "digest": fr.Digest, "by": operator(), "reason": req.Reason, "lines": strings.Join(req.Dockerfile, "\n"),
-	})
-	if err := dir.Answer(fr, state.AnswerApproved, "the bottle is rebuilt with it and resumed"); err != nil {
-		return nil, err
+	_ = dir.Audit("approval", map[string]string{"request": req.ID, "digest": fr.Digest, "by": in.By, "reason": req.Reason, "lines": linesOf(req)})
+	return r.finishApproval(ctx, dir, md, in)
+}
+
+// approvedAlready returns the finished approval of request id, nil when
+// it is not approved: a retry of an approval that another process (the
+// session's cleanup decision, a watch) finished is a success, not an error.
+func (r *Runner) approvedAlready(dir *state.Dir, id string) *Approval {
+	if id == "" || dir.HasIntent() || !dir.HasDockerfile() {
+		return nil
 	}
-	// The first approval also gives the identity a labelled base image,
-	// made while the bottle is torn down: the resume then builds only the
-	// approved lines.
-	labelled := make(chan string, 1)
-	go func() {
-		if base == "" {
-			labelled <- ""
-			return
-		}
-		labelled <- r.labelledBase(ctx, be, identity, base)
-	}()
-	rerr := be.Remove(ctx, inst.ID)
-	if lb := <-labelled; lb != "" {
-		base = lb
+	f, err := dir.FrozenRequest(id)
+	if err != nil || f.Status != state.AnswerApproved {
+		return nil
 	}
-	if rerr != nil && !errors.Is(rerr, backend.ErrNotFound) {
-		return nil, fmt.Errorf("approve %s: tear down: %w", identity, rerr)
-	}
-	_ = dir.Audit("teardown", map[string]string{"reason": "capability approved"})
-	dockerfile := nextDockerfile(identity, cur, base, req)
-	if err := dir.WriteDockerfile([]byte(dockerfile)); err != nil {
-		return nil, err
-	}
-	r.emit(EventApproved, identity, md.Bottle, req.ID)
-	return &Approval{Identity: identity, Request: req, Digest: fr.Digest, Dockerfile: dir.DockerfilePath(), WatchRunning: r.Home.WatchRunning()}, nil
+	return &Approval{Identity: dir.Identity, Request: f.Request, Digest: f.Digest, Dockerfile: dir.DockerfilePath(), WatchRunning: r.Home.WatchRunning()}
 }
 
 // firstBase is the image the bottle ran on before any approval: an image
@@ -275,6 +273,13 @@ func (r *Runner) Deny(ctx context.Context, identity, requestID, reason string) (
 		return nil, err
 	}
 	defer lock.Unlock()
+	if !dir.Exists() {
+		return nil, fmt.Errorf("deny %s: the bottle is gone (its session ended and removed its state)", identity)
+	}
+	// An approval left unfinished goes first: its request may be this one.
+	if _, err := r.recoverApproval(ctx, dir); err != nil && !errors.Is(err, errApprovalRolledBack) {
+		return nil, err
+	}
 	fr, err := pick(dir, requestID)
 	if err != nil {
 		return nil, err

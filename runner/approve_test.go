@@ -44,8 +44,8 @@ func readAnswer(t *testing.T, d *state.Dir, id string) state.Answer {
 }
 
 // TestApproveOrder checks the approval's steps happen in the order that
-// makes the loop safe: snapshots, then the preserve marker, then the audit
-// record, then the teardown, and the per-bottle Dockerfile last.
+// makes the loop safe: the recorded intent, the stop, snapshots, then the
+// preserve marker, then the teardown, and the per-bottle Dockerfile last.
 func TestApproveOrder(t *testing.T) {
 	e := newEnv(t, copyHCL(""))
 	e.project()
@@ -66,7 +66,9 @@ func TestApproveOrder(t *testing.T) {
 	}
 	e.docker.Hook(fake.OpCopyOut, func(fake.Call) error {
 		check(!d.IsPreserved(), "preserved before the snapshot")
-		check(!slices.Contains(auditEvents(t, d), "approval"), "approval audited before the snapshot")
+		check(d.HasIntent(), "the approval is not recorded before the snapshot")
+		check(slices.Contains(auditEvents(t, d), "approval"), "approval not audited before the snapshot")
+		check(e.docker.Instance(id).State() != backend.StateRunning, "the snapshot is taken from a running bottle")
 		return nil
 	})
 	var removedAt time.Time
@@ -80,6 +82,7 @@ func TestApproveOrder(t *testing.T) {
 			check(slices.Contains(auditEvents(t, d), "approval"), "approval not audited at teardown")
 			check(exists(d.Join(state.QueueDir, "req-1.answer.json")), "not answered at teardown")
 			check(!d.HasDockerfile(), "the Dockerfile exists at teardown")
+			check(d.HasIntent(), "the intent is gone at teardown")
 		})
 		return nil
 	})

@@ -38,6 +38,17 @@ func (r *Runner) GCWith(ctx context.Context, backends []string, opts GCOptions) 
 	dry := opts.DryRun
 	var removed []string
 	var errs []error
+	// First finish the approvals killed processes left behind: their
+	// bottles are then preserved, not leftovers.
+	if ids, _, err := r.Home.Identities(); err == nil {
+		for _, id := range ids {
+			if dir, err := r.Home.Dir(id); err == nil {
+				if err := r.recoverIdle(ctx, dir); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+	}
 	// Two backends can report one resource: smolmachines passes on the
 	// per-bottle images its image source (the Docker engine) built.
 	done := map[string]bool{}
@@ -148,7 +159,9 @@ func (r *Runner) orphan(identity string, st backend.State) bool {
 	if err != nil || !dir.Exists() {
 		return true
 	}
-	if dir.IsPreserved() {
+	// An approval in flight or left behind keeps the bottle: its
+	// snapshot may still have to come out of the instance (approval.go).
+	if dir.IsPreserved() || dir.HasIntent() {
 		return false
 	}
 	md, err := dir.ReadMetadata()
@@ -168,7 +181,7 @@ func (r *Runner) orphan(identity string, st backend.State) bool {
 
 func (r *Runner) removeOrphanState(identity string) {
 	dir, err := r.Home.Dir(identity)
-	if err != nil || !dir.Exists() || dir.IsPreserved() {
+	if err != nil || !dir.Exists() || dir.IsPreserved() || dir.HasIntent() {
 		return
 	}
 	lock, err := r.Home.TryLockOwner(identity)
@@ -190,7 +203,7 @@ func (r *Runner) gcStateDirs(ctx context.Context, dry bool) ([]string, error) {
 	for _, id := range ids {
 		dir, _ := r.Home.Dir(id)
 		md, err := dir.ReadMetadata()
-		if dir.IsPreserved() || (err == nil && md.Detached) {
+		if dir.IsPreserved() || dir.HasIntent() || (err == nil && md.Detached) {
 			continue
 		}
 		name := backend.Docker

@@ -60,6 +60,9 @@ type session struct {
 	// cwdInImage: the cwd came with the image (lookupCwd); restore does
 	// not copy it.
 	cwdInImage bool
+	// builtHash is the hash of the per-bottle Dockerfile the image was
+	// built from ("" when none).
+	builtHash string
 	// cwd is the cwd image to make once the bottle has its copy (a cache
 	// miss); nil otherwise.
 	cwd *cwdCache
@@ -167,40 +170,8 @@ func (r *Runner) run(ctx context.Context, s *session, opts LaunchOptions) (res *
 		// The cwd image is made from the host folder, not the bottle:
 		// its making ends on its own, before the cleanup decision.
 		cached()
-		cctx, cancel := cleanupContext(ctx)
-		defer cancel()
 		prepared := network() != errNoNetwork
-		if s.ran {
-			// Before anything is removed: a copied workspace's work
-			// comes out first (export.go).
-			_ = s.tree.wait()
-			err = errors.Join(err, r.keepWork(cctx, s.dir, s.be, s.bottle.Name))
-		}
-		if started || prepared {
-			auditEgress(cctx, s.be, s.dir)
-			if terr := s.be.Remove(cctx, backend.InstanceName(id)); terr != nil {
-				err = errors.Join(err, fmt.Errorf("tear down %s: %w", id, terr))
-			} else if started {
-				_ = s.dir.Audit("teardown", nil)
-				r.emit(EventTeardown, id, s.bottle.Name, "")
-			}
-		}
-		if s.dir.IsPreserved() {
-			res.Preserved = true
-			r.emit(EventPreserved, id, s.bottle.Name, "bottle resume "+id)
-			return
-		}
-		// The images go first: whoever waits for the state dir to go
-		// (bottle destroy, a script) then finds nothing of the identity.
-		// Should the removal of the dir fail, a resume rebuilds them.
-		if s.perBottle {
-			dropImages(cctx, s.be, id)
-		}
-		if rerr := s.dir.Remove(); rerr != nil {
-			err = errors.Join(err, rerr)
-			return
-		}
-		r.emit(EventCleaned, id, s.bottle.Name, "")
+		err = errors.Join(err, r.decide(ctx, s, res, started, prepared))
 	}()
 
 	spec, err := r.prepare(ctx, s, opts)
@@ -233,6 +204,15 @@ func (r *Runner) run(ctx context.Context, s *session, opts LaunchOptions) (res *
 	if err := s.dir.ClearPreserved(); err != nil {
 		return res, err
 	}
+	// From here on this Dockerfile's approval has been resumed: a watch
+	// resumes an identity whose preserved Dockerfile differs from this
+	// (state.ResumeReady), so one killed before here is resumed again.
+	if s.meta.DockerfileHash != s.builtHash {
+		s.meta.DockerfileHash = s.builtHash
+		if err := s.dir.WriteMetadata(s.meta); err != nil {
+			return res, err
+		}
+	}
 	event := "launch"
 	if s.resumed {
 		event = "resume"
@@ -262,7 +242,7 @@ func (r *Runner) run(ctx context.Context, s *session, opts LaunchOptions) (res *
 		res.Interrupted = true
 		_ = s.dir.Audit("stop", map[string]string{"reason": "interrupted"})
 		return res, nil
-	case err != nil && s.dir.IsPreserved():
+	case err != nil && (s.dir.IsPreserved() || s.dir.HasIntent()):
 		// A capability approval tore the bottle down under us: that is
 		// how a capability-block session ends, not an error.
 		return res, nil
@@ -345,7 +325,8 @@ func (r *Runner) prepare(ctx context.Context, s *session, opts LaunchOptions) (*
 	s.meta.Image, s.meta.BaseImage = image, base
 	s.meta.StartedAt = time.Now().UTC()
 	s.meta.Launches++
-	s.meta.DockerfileHash = s.dir.DockerfileHash()
+	// Recorded in metadata only once the agent starts (run).
+	s.builtHash = s.dir.DockerfileHash()
 	s.meta.Detached = opts.Detach
 	s.meta.Spec = record(s, launch)
 	if err := s.dir.WriteMetadata(s.meta); err != nil {

@@ -61,6 +61,11 @@ func (r *Runner) Resume(ctx context.Context, identity string, opts ResumeOptions
 	if !dir.Exists() {
 		return nil, fmt.Errorf("resume %s: its state was removed when its last session ended (only a capability approval preserves it)", identity)
 	}
+	// An approval a killed process left behind is finished (or rolled
+	// back) before anything is decided from the state (approval.go).
+	if err := r.recoverLocked(ctx, dir); err != nil {
+		return nil, fmt.Errorf("resume %s: %w", identity, err)
+	}
 	md, err := dir.ReadMetadata()
 	if err != nil {
 		return nil, fmt.Errorf("resume %s: %w", identity, err)
@@ -100,6 +105,23 @@ func (r *Runner) Resume(ctx context.Context, identity string, opts ResumeOptions
 	s := &session{cfg: cfg, bottle: b, dir: dir, meta: md, be: be, resumed: true}
 	r.emit(EventResume, identity, b.Name, be.Name())
 	return r.run(ctx, s, LaunchOptions{Config: cfg, Bottle: b, Vars: md.Vars, Detach: opts.Detach, IO: opts.IO, TTY: opts.TTY})
+}
+
+// recoverLocked recovers an approval of dir left behind, waiting for the
+// answer lock (an approval in flight ends first).
+func (r *Runner) recoverLocked(ctx context.Context, dir *state.Dir) error {
+	if !dir.HasIntent() {
+		return nil
+	}
+	lock, err := r.Home.LockAnswer(ctx, dir.Identity)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	if _, err := r.recoverApproval(ctx, dir); err != nil && !errors.Is(err, errApprovalRolledBack) {
+		return err
+	}
+	return nil
 }
 
 // running reports whether the identity's instance runs, per its metadata's

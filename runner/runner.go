@@ -21,6 +21,8 @@ type Runner struct {
 	Backend func(name string) (backend.Backend, error)
 	// Observer receives progress events; nil discards them.
 	Observer Observer
+	// fault, set by tests, fails an approval at a step (approval.go).
+	fault func(identity, step string) error
 }
 
 // Event is one thing that happened, for the views to render.

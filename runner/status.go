@@ -134,6 +134,11 @@ func (r *Runner) Stop(ctx context.Context, identity string) (preserved bool, err
 	if err != nil {
 		return false, err
 	}
+	// An approval in flight ends first, and one left behind is finished:
+	// its snapshot comes out of the instance stop removes (approval.go).
+	if err := r.recoverLocked(ctx, dir); err != nil {
+		return dir.IsPreserved(), fmt.Errorf("stop %s: %w", identity, err)
+	}
 	md, err := dir.ReadMetadata()
 	if err != nil {
 		return false, err

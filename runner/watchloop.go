@@ -160,6 +160,11 @@ func (w *watcher) scanIDs(ctx context.Context, ids []string) {
 		if err != nil {
 			continue // being created, or corrupt: bottle ls shows it
 		}
+		// An approval a killed process left behind is finished here, so
+		// that its bottle is resumed below (approval.go).
+		if err := w.r.recoverIdle(ctx, dir); err != nil && w.report(id, err) {
+			w.r.emit(EventWatchError, id, md.Bottle, err.Error())
+		}
 		if pending, rejected, err := w.r.intake(dir); err == nil {
 			for _, rj := range rejected {
 				w.r.emit(EventRejected, id, md.Bottle, rj.ID+": "+rj.Reason)
@@ -218,6 +223,19 @@ func (w *watcher) start(ctx context.Context, id string) {
 			}
 		}
 	}()
+}
+
+// report reports whether err is new for id: a recovery that keeps failing
+// is reported once, not on every scan.
+func (w *watcher) report(id string, err error) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	key := "recover " + id
+	if w.failed[key] == err.Error() {
+		return false
+	}
+	w.failed[key] = err.Error()
+	return true
 }
 
 func (w *watcher) failedOn(id, hash string) bool {

@@ -103,11 +103,14 @@ func (d *Dir) ReadDockerfile() (string, error) {
 }
 
 // ResumeReady reports whether an approval finished for this identity since
-// its last launch: it is preserved and its per-bottle Dockerfile is not the
-// one the last launch was built from. Approval writes the Dockerfile last,
-// so a half-done approval is never ready.
+// its agent last started: it is preserved, no approval is in progress, and
+// its per-bottle Dockerfile is not the one the last started agent ran on
+// (md.DockerfileHash is written only once the agent starts, so a resume
+// killed before that leaves the identity ready). An approval writes the
+// Dockerfile last and clears its intent after it, so a half-done approval
+// is never ready.
 func (d *Dir) ResumeReady(md *Metadata) bool {
-	if !d.IsPreserved() {
+	if !d.IsPreserved() || d.HasIntent() {
 		return false
 	}
 	h := d.DockerfileHash()

@@ -310,14 +310,16 @@ func TestResumeReady(t *testing.T) {
 		preserved  bool
 		dockerfile string // "" = none
 		launched   string // DockerfileHash in the metadata
+		intent     bool
 		want       bool
 	}{
-		{"normal end", false, "", "", false},
-		{"approval half done: marker, no Dockerfile yet", true, "", "", false},
-		{"Dockerfile without the marker", false, v1, "", false},
-		{"first approval done", true, v1, "", true},
-		{"already launched from this Dockerfile", true, v1, hash(v1), false},
-		{"second approval done", true, v2, hash(v1), true},
+		{"normal end", false, "", "", false, false},
+		{"approval half done: marker, no Dockerfile yet", true, "", "", false, false},
+		{"Dockerfile without the marker", false, v1, "", false, false},
+		{"first approval done", true, v1, "", false, true},
+		{"already launched from this Dockerfile", true, v1, hash(v1), false, false},
+		{"second approval done", true, v2, hash(v1), false, true},
+		{"approval written but its intent not cleared", true, v2, hash(v1), true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -329,6 +331,11 @@ func TestResumeReady(t *testing.T) {
 			}
 			if tt.dockerfile != "" {
 				if err := d.WriteDockerfile([]byte(tt.dockerfile)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.intent {
+				if err := d.WriteIntent(&Intent{Request: &Request{ID: "r"}, Step: StepSnapshotted}); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -37,9 +37,11 @@ type Metadata struct {
 	Image     string `json:"image"`
 	BaseImage string `json:"base_image,omitempty"`
 	SessionID string `json:"session_id"`
-	// DockerfileHash is the sha256 of the per-bottle Dockerfile this launch
-	// was built from ("" when none): a Dockerfile whose hash differs is a
-	// new approval, which is what bottle watch resumes on.
+	// DockerfileHash is the sha256 of the per-bottle Dockerfile the last
+	// started agent ran on ("" when none): a Dockerfile whose hash differs
+	// is a new approval, which is what bottle watch resumes on. It is
+	// written once the agent starts, not when its image is built, so that
+	// a resume killed in between is resumed again.
 	DockerfileHash string `json:"dockerfile_sha256,omitempty"`
 	// Detached is set for apply --detach launches, which no process owns.
 	Detached bool `json:"detached,omitempty"`
