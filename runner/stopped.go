@@ -9,12 +9,14 @@ import "fmt"
 const EventStopped EventType = "stopped_for_rebuild"
 
 // stoppedForRebuild reports whether the agent's run just ended because an
-// approval tore the bottle down (the approval preserves the state before
-// it tears down), and if so records and reports that instead of an exit.
+// approval stopped the bottle (it records its intent before the stop), and
+// if so records and reports that instead of an exit.
 // Such a session ends with exit code 0: the README's exit-code table
 // promises it, and the work goes on in the resume.
 func (r *Runner) stoppedForRebuild(s *session, code int) bool {
-	if !s.dir.IsPreserved() {
+	// An approval records its intent before it stops the bottle, and
+	// preserves the state only after the snapshot (approval.go).
+	if !s.dir.IsPreserved() && !s.dir.HasIntent() {
 		return false
 	}
 	id := s.dir.Identity
