@@ -7,7 +7,9 @@
 # shows the capability-block loop: approve the request, resume the bottle, and
 # the agent carries on with the tool and its earlier transcript.
 # By default it runs to completion; with --var request_tool=true it asks for
-# newtool and waits for the answer.
+# newtool and waits for the answer; with --var write_notes=true it writes
+# NOTES.txt into its copy of project/, which comes out on a branch
+# bottle/<identity> when it ends.
 
 variable "task" {
   description = "What the demo agent pretends to work on."
@@ -16,6 +18,12 @@ variable "task" {
 
 variable "request_tool" {
   description = "Whether the agent asks for newtool when it does not have it."
+  type        = bool
+  default     = false
+}
+
+variable "write_notes" {
+  description = "Whether the agent writes NOTES.txt into its (copied) workspace: the change that comes out on a branch."
   type        = bool
   default     = false
 }
@@ -37,6 +45,7 @@ agent "demo" {
     HOME            = "/home/agent"
     DEMO_TRANSCRIPT = local.transcript
     DEMO_REQUEST    = var.request_tool ? "1" : ""
+    DEMO_NOTES      = var.write_notes ? "1" : ""
     DEMO_IDENTITY   = session.identity
   }
 }

@@ -55,5 +55,14 @@ elif [ -n "${DEMO_REQUEST:-}" ]; then
 else
 	say "newtool is missing and DEMO_REQUEST is not set, so not asking for it"
 fi
+if [ -n "${DEMO_NOTES:-}" ]; then
+	# A change to the copied workspace: bottle exports it when the session
+	# ends (a branch bottle/<identity> in a git work tree, else a patch).
+	{
+		echo "Notes by the demo agent ($identity) on: $task"
+		[ -f README.txt ] && echo "README.txt begins: $(head -n 1 README.txt)"
+	} >NOTES.txt
+	say "wrote NOTES.txt"
+fi
 say "done"
 exit 0
