@@ -8,6 +8,19 @@
 # bottle passes the session id as --session-id on the first launch and as
 # --resume after a capability request was approved, and it snapshots and
 # restores the transcript folder (CLAUDE_CONFIG_DIR) across the rebuild.
+#
+# Claude Code works on a copy of the project (copy = true): it cannot touch
+# your files. When it ends, its changes come out as one commit on a branch:
+#
+#   bottle apply --var task="Fix the failing test"
+#   # claude-k3x9a: 3 changed files are on branch bottle/claude-k3x9a ...
+#   git diff HEAD...bottle/claude-k3x9a     # review what it did
+#   git merge bottle/claude-k3x9a           # take it (or: git branch -D ...)
+#
+# While it runs: bottle diff claude-k3x9a, bottle export claude-k3x9a --patch
+# fix.patch. After approving a capability it asked for, bottle adopt
+# claude-k3x9a --write appends the approved lines to ./Dockerfile, so the next
+# bottle starts with it.
 
 variable "task" {
   description = "The prompt Claude Code starts with."
@@ -49,6 +62,7 @@ bottle "claude" {
     path    = "."
     copy    = true
     exclude = ["node_modules"]
+    keep    = "branch" # the agent's changes, on bottle/<identity>, when it ends
   }
 
   resources {
