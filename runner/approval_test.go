@@ -249,3 +249,43 @@ func TestApproveRacesAgentExitAndWatch(t *testing.T) {
 		}
 	}
 }
+
+// TestWatchResumesAfterAKilledResume: a resume that dies after its image
+// is built but before its agent starts leaves the identity ready, and a
+// watch resumes it.
+func TestWatchResumesAfterAKilledResume(t *testing.T) {
+	e := newEnv(t, strings.Replace(basicHCL, `transcript     = "/home/agent/.t"`, "", 1))
+	id := e.approved(e.docker)
+	d := e.stateDir(id)
+	e.docker.FailOn(fake.OpCreate, errors.New("killed before the container ran"))
+	if _, err := e.r.Resume(t.Context(), id, runner.ResumeOptions{}); err == nil {
+		t.Fatal("resume with Create failing succeeded")
+	}
+	e.docker.FailOn(fake.OpCreate, nil)
+	md, err := d.ReadMetadata()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md.DockerfileHash == d.DockerfileHash() || !d.ResumeReady(md) {
+		t.Fatalf("after a resume that never ran: metadata hash %q, ready %v", md.DockerfileHash, d.ResumeReady(md))
+	}
+	ran := make(chan struct{})
+	e.docker.SetAgent(baseImage, func(ctx context.Context, in *fake.Instance, io backend.IO) int {
+		close(ran)
+		return 0
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	werr := make(chan error, 1)
+	go func() { werr <- e.r.Watch(ctx, runner.WatchOptions{Rescan: 10 * time.Millisecond}) }()
+	select {
+	case <-ran:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the watch did not resume the bottle a killed resume left")
+	}
+	waitFor(t, "the resumed session to end", func() bool { return !d.Exists() })
+	cancel()
+	if err := <-werr; err != nil {
+		t.Errorf("watch: %v", err)
+	}
+}

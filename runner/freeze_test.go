@@ -1,11 +1,15 @@
 package runner_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bottle-dev/bottle/backend/fake"
 	"github.com/bottle-dev/bottle/runner"
@@ -100,5 +104,64 @@ func TestApproveBuildsTheFrozenLines(t *testing.T) {
 	}
 	if a := readAnswer(t, d, "req-1"); a.Status != state.AnswerApproved {
 		t.Errorf("answer %+v", a)
+	}
+}
+
+// TestQueueFlood: one bottle floods its queue (thousands of files, tens
+// of megabytes). requests, ls and watch keep working for every bottle,
+// and at most the quota of the flooder's requests reaches the operator.
+func TestQueueFlood(t *testing.T) {
+	e := newEnv(t, basicHCL)
+	flooder := e.stateOf("b-flood", false, false)
+	quiet := e.stateOf("b-quiet", false, false)
+	pad := strings.Repeat("x", 1800)
+	for i := range 3000 {
+		id := fmt.Sprintf("f-%05d", i)
+		data, _ := json.Marshal(state.Request{ID: id, Kind: state.RequestKindCapa, Reason: "need " + pad, Dockerfile: []string{"RUN true"}})
+		if err := os.WriteFile(filepath.Join(flooder.QueuePath(), id+".json"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if i%300 == 0 {
+			big := filepath.Join(flooder.QueuePath(), fmt.Sprintf("big-%d.json", i))
+			if err := os.WriteFile(big, make([]byte, 4<<20), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	e.swapRequest(quiet, "honest", "RUN true")
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	werr := make(chan error, 1)
+	go func() { werr <- e.r.Watch(ctx, runner.WatchOptions{Rescan: 10 * time.Millisecond}) }()
+	waitFor(t, "the watch to report the quiet bottle's request", func() bool {
+		return len(e.events.of(runner.EventRequest, "b-quiet")) == 1
+	})
+	cancel()
+	if err := <-werr; err != nil {
+		t.Fatalf("watch: %v", err)
+	}
+	if n := len(e.events.of(runner.EventRequest, "b-flood")); n > state.MaxPendingRequests {
+		t.Errorf("the watch reported %d of the flooder's requests, quota %d", n, state.MaxPendingRequests)
+	}
+	all, err := e.r.Requests(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := map[string]int{}
+	for _, p := range all {
+		per[p.Identity]++
+	}
+	if per["b-quiet"] != 1 || per["b-flood"] == 0 || per["b-flood"] > state.MaxPendingRequests {
+		t.Errorf("pending per bottle %v", per)
+	}
+	st, err := e.r.Status(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range st {
+		if s.Identity == "b-flood" && (s.PendingRequests == 0 || s.PendingRequests > state.MaxPendingRequests) {
+			t.Errorf("ls shows %d pending for the flooder", s.PendingRequests)
+		}
 	}
 }

@@ -11,7 +11,7 @@ import (
 )
 
 // BenchmarkWatchScan is issue 13's watch benchmark over generated state
-// dirs: what bottle watch does on an event about one identity (scanIDs)
+// dirs: what bottle watch does on an event about one identity (visit)
 // and on a full rescan, with 10 and with 1,000 identities. The event cost
 // must not grow with the number of identities (ratio-event, 1,000 over
 // 10); a full rescan runs on a timer of at least 50 times its own
@@ -44,10 +44,10 @@ func BenchmarkWatchScan(b *testing.B) {
 	var ev10, ev1000, full10, full1000 []time.Duration
 	one := []string{"gen-00003"}
 	for b.Loop() {
-		ev10 = append(ev10, timeIt(func() { watchers[10].scanIDs(b.Context(), one) }))
-		ev1000 = append(ev1000, timeIt(func() { watchers[1000].scanIDs(b.Context(), one) }))
-		full10 = append(full10, timeIt(func() { watchers[10].scan(b.Context()) }))
-		full1000 = append(full1000, timeIt(func() { watchers[1000].scan(b.Context()) }))
+		ev10 = append(ev10, timeIt(func() { watchers[10].visit(b.Context(), one) }))
+		ev1000 = append(ev1000, timeIt(func() { watchers[1000].visit(b.Context(), one) }))
+		full10 = append(full10, timeIt(func() { watchers[10].sweep(b.Context()) }))
+		full1000 = append(full1000, timeIt(func() { watchers[1000].sweep(b.Context()) }))
 	}
 	med := func(s []time.Duration) float64 {
 		c := append([]time.Duration(nil), s...)

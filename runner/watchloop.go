@@ -74,7 +74,7 @@ func (r *Runner) Watch(ctx context.Context, opts WatchOptions) error {
 	// identities there are.
 	rescan := func() time.Duration {
 		start := time.Now()
-		w.scan(ctx)
+		w.sweep(ctx)
 		return max(opts.Rescan, rescanShare*time.Since(start))
 	}
 	tick := time.NewTimer(rescan())
@@ -93,9 +93,9 @@ func (r *Runner) Watch(ctx context.Context, opts WatchOptions) error {
 			// Only the identities that changed: an event costs the same
 			// with ten identities as with a thousand.
 			if ids, ok := changedIdentities(r.Home.StateRoot(), paths); ok {
-				w.scanIDs(ctx, ids)
+				w.visit(ctx, ids)
 			} else {
-				w.scan(ctx)
+				w.sweep(ctx)
 			}
 		case <-tick.C:
 			tick.Reset(rescan())
@@ -119,14 +119,15 @@ type watcher struct {
 	failed map[string]string
 }
 
-// scan looks at every identity: resume the ready ones, report new requests.
-func (w *watcher) scan(ctx context.Context) {
+// sweep looks at every identity: resume the ready ones, take in their queues
+// and report new requests (it writes: see visit).
+func (w *watcher) sweep(ctx context.Context) {
 	ids, _, err := w.r.Home.Identities()
 	if err != nil {
 		w.r.emit(EventWatchError, "", "", err.Error())
 		return
 	}
-	w.scanIDs(ctx, ids)
+	w.visit(ctx, ids)
 }
 
 // changedIdentities names the identities under root that paths are in; ok
@@ -148,9 +149,11 @@ func changedIdentities(root string, paths []string) (ids []string, ok bool) {
 	return ids, true
 }
 
-// scanIDs resumes the ready ones of ids and reports their new requests. An
+// visit takes in the queues of ids (freezing new requests, answering bad
+// ones), finishes approvals left behind, resumes the ready ones and reports
+// new requests. An
 // id without a state dir (one just removed) is skipped.
-func (w *watcher) scanIDs(ctx context.Context, ids []string) {
+func (w *watcher) visit(ctx context.Context, ids []string) {
 	for _, id := range ids {
 		dir, err := w.r.Home.Dir(id)
 		if err != nil {
