@@ -132,6 +132,9 @@ type Approval struct {
 	Dockerfile string // path of the per-bottle Dockerfile
 	// WatchRunning means a bottle watch will resume the bottle by itself.
 	WatchRunning bool
+	// Egress is set for an egress request: the hosts granted in place
+	// (Dockerfile is then empty).
+	Egress []string
 }
 
 // Approve grants a capability request as one transaction (approval.go):
@@ -195,6 +198,9 @@ func (r *Runner) Approve(ctx context.Context, identity, requestID string, opts A
 	be, err := r.backend(md.BackendName())
 	if err != nil {
 		return nil, err
+	}
+	if req.Kind == state.RequestKindEgress {
+		return r.approveEgress(ctx, be, dir, md, fr, opts) // egress.go: in place
 	}
 	if _, err := be.Inspect(ctx, backend.InstanceName(identity)); err != nil {
 		return nil, fmt.Errorf("approve %s: the bottle is gone, so nothing can be carried over (bottle deny %s %s answers the agent): %w", identity, identity, req.ID, err)
@@ -305,6 +311,9 @@ func operator() string {
 // ApprovalStatus is the one-line status shown after an approval, in the CLI
 // and the dashboard alike: it always says how the bottle comes back.
 func ApprovalStatus(ap *Approval) string {
+	if ap.Egress != nil {
+		return fmt.Sprintf("approved %s for %s: its proxy allows %s now; the bottle keeps running", ap.Request.ID, ap.Identity, strings.Join(ap.Egress, ", "))
+	}
 	if ap.WatchRunning {
 		return fmt.Sprintf("approved %s for %s: the running bottle watch will resume it (or: bottle resume %s)", ap.Request.ID, ap.Identity, ap.Identity)
 	}

@@ -31,10 +31,17 @@ func (r *Runner) egressSpec(s *session, env map[string]string) (*backend.EgressS
 		return nil, withRange(fmt.Errorf("the %s backend cannot enforce this bottle's egress policy: remove the egress and secret blocks or choose the docker backend", s.be.Name()), rng)
 	}
 	id := s.dir.Identity
+	s.meta.Egress = "allowlist"
 	p := egress.Policy{Identity: id}
 	for _, a := range b.Allow {
 		p.Allow = append(p.Allow, a.Rule)
 	}
+	// Hosts approved live (egress requests) stay granted on a resume.
+	grants, err := s.dir.EgressGrants()
+	if err != nil {
+		return nil, err
+	}
+	p.Allow = append(p.Allow, grants...)
 	for _, sec := range b.Secrets {
 		if sec.Value() == "" {
 			return nil, withRange(fmt.Errorf("secret %s is empty: its value must be set on the host (is the variable env() reads set?)", sec.Name), sec.ValueRange)

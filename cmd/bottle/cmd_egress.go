@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"github.com/bottle-dev/bottle/cmd/bottle/internal/termsafe"
 	"github.com/bottle-dev/bottle/egress/proxy"
 	"github.com/bottle-dev/bottle/runner"
+	"github.com/bottle-dev/bottle/runner/state"
 )
 
 // egressProxyCommand is what a bottle's egress proxy container runs: this
@@ -79,4 +81,20 @@ func (a *app) egressLogs(ctx context.Context, r *runner.Runner, identity string)
 		}
 	}
 	return nil
+}
+
+// printRequestBody prints what approving a request does: the Dockerfile
+// lines it adds, or the hosts it lets the bottle reach.
+func printRequestBody(w io.Writer, req *state.Request) {
+	if req.Kind == state.RequestKindEgress {
+		fmt.Fprintln(w, "  lets the running bottle reach (egress, in place):")
+		for _, h := range req.Egress {
+			fmt.Fprintf(w, "    %s\n", termsafe.String(h))
+		}
+		return
+	}
+	fmt.Fprintln(w, "  adds:")
+	for _, l := range req.Dockerfile {
+		fmt.Fprintf(w, "    %s\n", termsafe.String(l))
+	}
 }

@@ -29,14 +29,16 @@ func (a *app) requestsCommand() *cobra.Command {
 				type item struct {
 					Identity   string   `json:"identity"`
 					ID         string   `json:"id"`
+					Kind       string   `json:"kind"`
 					Reason     string   `json:"reason"`
 					Dockerfile []string `json:"dockerfile"`
+					Egress     []string `json:"egress,omitempty"`
 					CreatedAt  string   `json:"created_at"`
 					Digest     string   `json:"digest"`
 				}
 				items := []item{}
 				for _, p := range list {
-					items = append(items, item{p.Identity, p.Request.ID, p.Request.Reason, p.Request.Dockerfile, p.Request.CreatedAt, p.Digest})
+					items = append(items, item{p.Identity, p.Request.ID, p.Request.Kind, p.Request.Reason, p.Request.Dockerfile, p.Request.Egress, p.Request.CreatedAt, p.Digest})
 				}
 				return writeJSON(a.Out, map[string]any{"format_version": "1", "requests": items})
 			}
@@ -46,10 +48,8 @@ func (a *app) requestsCommand() *cobra.Command {
 			}
 			for _, p := range list {
 				id, reqID := termsafe.String(p.Identity), termsafe.String(p.Request.ID)
-				fmt.Fprintf(a.Out, "%s  %s\n  reason: %s\n  adds:\n", id, reqID, termsafe.String(p.Request.Reason))
-				for _, l := range p.Request.Dockerfile {
-					fmt.Fprintf(a.Out, "    %s\n", termsafe.String(l))
-				}
+				fmt.Fprintf(a.Out, "%s  %s (%s)\n  reason: %s\n", id, reqID, termsafe.String(p.Request.Kind), termsafe.String(p.Request.Reason))
+				printRequestBody(a.Out, p.Request)
 				fmt.Fprintf(a.Out, "  digest: %s\n", p.Digest)
 				fmt.Fprintf(a.Out, "  bottle approve %s %s --digest %s\n  bottle deny %s %s --reason TEXT\n\n", id, reqID, p.Digest, id, reqID)
 			}
@@ -84,17 +84,17 @@ under that digest.`,
 				return err
 			}
 			show := func(identity string, f *state.Frozen) {
-				fmt.Fprintf(a.Out, "approving %s for %s (%s); it adds:\n", termsafe.String(f.Request.ID), termsafe.String(identity), f.Digest)
-				for _, l := range f.Request.Dockerfile {
-					fmt.Fprintf(a.Out, "    %s\n", termsafe.String(l))
-				}
+				fmt.Fprintf(a.Out, "approving %s for %s (%s):\n", termsafe.String(f.Request.ID), termsafe.String(identity), f.Digest)
+				printRequestBody(a.Out, f.Request)
 			}
 			ap, err := r.Approve(cmd.Context(), args[0], optArg(args, 1), runner.ApproveOptions{Digest: digest, Show: show})
 			if err != nil {
 				return err
 			}
 			fmt.Fprintln(a.Out, termsafe.String(runner.ApprovalStatus(ap)))
-			fmt.Fprintf(a.Out, "  per-bottle Dockerfile: %s\n", termsafe.String(ap.Dockerfile))
+			if ap.Dockerfile != "" {
+				fmt.Fprintf(a.Out, "  per-bottle Dockerfile: %s\n", termsafe.String(ap.Dockerfile))
+			}
 			if adopt {
 				return a.adopt(r, args[0], true)
 			}

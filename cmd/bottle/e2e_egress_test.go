@@ -299,3 +299,85 @@ bottle "b" { agent = agent.probe }
 		t.Errorf("after gc %s still has %v", id, left)
 	}
 }
+
+// containerID is the ID of the running bottle of identity.
+func (e *e2e) containerID(id string) string {
+	e.t.Helper()
+	inst, err := e.be.Inspect(e.t.Context(), backend.InstanceName(id))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return inst.ID
+}
+
+// TestEgressGrantLive: an egress request approved while the bottle runs
+// makes the denied host reachable in the same container, and a later
+// resume of the identity keeps the grant.
+func TestEgressGrantLive(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t)
+	ip := bridgeIP(t)
+	allowed, later := upstreamOn(t, ip, "allowed"), upstreamOn(t, ip, "later")
+	hostPort := strings.TrimPrefix(later.url, "http://")
+	e.probeAgent()
+	e.write("bottle.hcl", fmt.Sprintf(`
+agent "probe" {
+  dockerfile = "agent/Dockerfile"
+  command    = ["/probe", "sleep"]
+  egress { allow = [%q] }
+}
+bottle "b" { agent = agent.probe }
+`, strings.TrimPrefix(allowed.url, "http://")))
+	e.removeBuiltImages()
+	id := identities(e.mustRun("apply", "--auto-approve", "--detach").stderr)[0]
+	before := e.containerID(id)
+	if got := e.in(id, "get", later.url+"/"); !strings.HasPrefix(got, "status 403") {
+		t.Fatalf("before the grant: %s", got)
+	}
+
+	var out bytes.Buffer
+	code, err := e.be.Exec(t.Context(), backend.InstanceName(id), backend.ExecSpec{
+		Argv:   []string{"sh", "/run/bottle/bottle-request", "--reason", "need the later host", "--egress", hostPort},
+		Stdout: &out, Stderr: &out,
+	})
+	if err != nil || code != 0 {
+		t.Fatalf("bottle-request --egress: %d %v %s", code, err, out.String())
+	}
+	reqs := e.mustRun("requests").stdout
+	contains(t, "requests", reqs, "(egress)", "lets the running bottle reach (egress, in place):\n    "+hostPort)
+	ap := e.mustRun("approve", id).stdout
+	contains(t, "approve", ap, "its proxy allows "+hostPort+" now; the bottle keeps running")
+	if got := e.in(id, "get", later.url+"/"); got != "status 200: upstream later" {
+		t.Errorf("after the grant: %s", got)
+	}
+	if after := e.containerID(id); after != before {
+		t.Errorf("the bottle was replaced (%s -> %s); a grant works in place", before, after)
+	}
+	grants, err := os.ReadFile(filepath.Join(e.home, "state", id, "egress-grants.json"))
+	if err != nil || string(grants) != fmt.Sprintf("[%q]", hostPort) {
+		t.Errorf("recorded grants %q, %v", grants, err)
+	}
+
+	// A capability approval tears the bottle down and keeps its state; the
+	// resumed bottle still reaches the granted host.
+	out.Reset()
+	code, err = e.be.Exec(t.Context(), backend.InstanceName(id), backend.ExecSpec{
+		Argv:   []string{"sh", "/run/bottle/bottle-request", "--reason", "a marker", "--run", "touch /marker"},
+		Stdout: &out, Stderr: &out,
+	})
+	if err != nil || code != 0 {
+		t.Fatalf("bottle-request --run: %d %v %s", code, err, out.String())
+	}
+	e.mustRun("approve", id)
+	e.mustRun("resume", "--detach", id)
+	if got := e.in(id, "get", later.url+"/"); got != "status 200: upstream later" {
+		t.Errorf("after resume: %s", got)
+	}
+	if got := e.in(id, "get", allowed.url+"/"); got != "status 200: upstream allowed" {
+		t.Errorf("after resume, the configured host: %s", got)
+	}
+	e.mustRun("stop", id)
+	if left := e.leftovers(id); len(left) != 0 {
+		t.Errorf("after stop %s still has %v", id, left)
+	}
+}

@@ -45,6 +45,9 @@ type Metadata struct {
 	DockerfileHash string `json:"dockerfile_sha256,omitempty"`
 	// Detached is set for apply --detach launches, which no process owns.
 	Detached bool `json:"detached,omitempty"`
+	// Egress is "allowlist" when the launch runs behind an egress proxy:
+	// egress requests can then be granted in place.
+	Egress string `json:"egress,omitempty"`
 	// Launches counts the launches of this identity (1 = first).
 	Launches int `json:"launches,omitempty"`
 	// Vars are the non-sensitive --var values of the first launch, passed

@@ -33,7 +33,10 @@ type Request struct {
 	Kind       string   `json:"kind"`
 	Reason     string   `json:"reason"`
 	Dockerfile []string `json:"dockerfile"`
-	CreatedAt  string   `json:"created_at"`
+	// Egress is what a request of kind "egress" asks to reach:
+	// host[:port] entries (request_egress.go).
+	Egress    []string `json:"egress,omitempty"`
+	CreatedAt string   `json:"created_at"`
 }
 
 // ParseRequest decodes and validates the bytes of a request file named
@@ -49,8 +52,8 @@ func ParseRequest(fileID string, data []byte) (*Request, error) {
 	if r.ID != fileID {
 		return nil, fmt.Errorf("request id %q does not match its file name %q", truncate(r.ID, 80), fileID)
 	}
-	if r.Kind != RequestKindCapa {
-		return nil, fmt.Errorf("unknown request kind %q: the only kind is %q", truncate(r.Kind, 40), RequestKindCapa)
+	if r.Kind != RequestKindCapa && r.Kind != RequestKindEgress {
+		return nil, fmt.Errorf("unknown request kind %q: the kinds are %q and %q", truncate(r.Kind, 40), RequestKindCapa, RequestKindEgress)
 	}
 	if strings.TrimSpace(r.Reason) == "" {
 		return nil, fmt.Errorf("reason is empty: say why the capability is needed")
@@ -68,6 +71,12 @@ func ParseRequest(fileID string, data []byte) (*Request, error) {
 		if _, err := time.Parse(time.RFC3339, r.CreatedAt); err != nil {
 			return nil, fmt.Errorf("created_at %q is not an RFC 3339 time", truncate(r.CreatedAt, 40))
 		}
+	}
+	if r.Kind == RequestKindEgress {
+		return &r, checkEgress(&r)
+	}
+	if len(r.Egress) > 0 {
+		return nil, fmt.Errorf("a capability request has no egress entries: file those with bottle-request --egress")
 	}
 	if len(r.Dockerfile) == 0 {
 		return nil, fmt.Errorf("dockerfile is empty: give at least one line such as \"RUN apt-get install -y ffmpeg\"")

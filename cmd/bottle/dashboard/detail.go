@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/bottle-dev/bottle/runner"
+	"github.com/bottle-dev/bottle/runner/state"
 )
 
 // detailLines renders the pane under the table in n lines: the selected
@@ -105,9 +106,13 @@ func (m Model) requestLines(p runner.PendingRequest, n int) []string {
 	for _, l := range reason {
 		lines = append(lines, "  "+l)
 	}
-	lines = append(lines, "  approve appends:")
+	body, verb := p.Request.Dockerfile, "  approve appends:"
+	if p.Request.Kind == state.RequestKindEgress {
+		body, verb = p.Request.Egress, "  approve lets the running bottle reach (egress):"
+	}
+	lines = append(lines, verb)
 	var df []string
-	for _, l := range p.Request.Dockerfile {
+	for _, l := range body {
 		for i, piece := range hardWrap(field(l), m.width-4) {
 			if i == 0 {
 				df = append(df, "  + "+piece)
