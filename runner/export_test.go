@@ -137,3 +137,46 @@ func TestKeepNoneExportsNothing(t *testing.T) {
 		t.Error("keep = none wrote a patch")
 	}
 }
+
+// TestApprovalDoesNotExportTheResumeDoes: the teardown of an approval
+// keeps the workspace for the resume rather than exporting it; the session
+// that finally ends exports all of the agent's work, from before the
+// approval and after.
+func TestApprovalDoesNotExportTheResumeDoes(t *testing.T) {
+	e := newEnv(t, copyHCL(""))
+	e.project()
+	block := blockingAgent("req-1")
+	e.docker.SetAgent(baseImage, func(ctx context.Context, in *fake.Instance, io backend.IO) int {
+		_ = in.WriteFile("/workspace/before.txt", []byte("before\n"), 0o644)
+		return block(ctx, in, io)
+	})
+	ch := e.applyAsync("b")
+	id := e.onlyIdentity()
+	e.pending(id, 1)
+	if _, err := e.r.Approve(t.Context(), id, "req-1", runner.ApproveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if r := wait(t, ch); r.err != nil || !r.res.Preserved {
+		t.Fatalf("the approved session ended %+v, %v", r.res, r.err)
+	}
+	patch := filepath.Join(e.home.ResultsDir(), id+".patch")
+	if _, err := os.Stat(patch); err == nil || len(e.events.of("exported", id)) != 0 {
+		t.Fatal("an approval's teardown exported the workspace")
+	}
+	e.docker.SetAgent("bottle/"+id, func(ctx context.Context, in *fake.Instance, io backend.IO) int {
+		_ = in.WriteFile("/workspace/after.txt", []byte("after\n"), 0o644)
+		return 0
+	})
+	if _, err := e.r.Resume(t.Context(), id, runner.ResumeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(patch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"+++ b/before.txt", "+++ b/after.txt"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("the final export lacks %s:\n%s", want, b)
+		}
+	}
+}
