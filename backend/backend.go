@@ -191,8 +191,9 @@ func (f ProgressFunc) Progress(line string) {
 //
 // The lifecycle of one bottle is: EnsureImage, Create (the instance exists and
 // accepts CopyIn, the agent is not running yet), CopyIn of the workspace and
-// transcript, then Run (attached) or Start (detached) plus Wait, and finally
-// Remove, which deletes every resource of the identity.
+// transcript, then Run (attached) or Start (detached; Inspect says when the
+// agent has ended), and finally Remove, which deletes every resource of the
+// identity.
 type Backend interface {
 	// Name is the backend's name as written in metadata ("docker", "smolmachines").
 	Name() string
@@ -219,8 +220,6 @@ type Backend interface {
 	Run(ctx context.Context, id string, io IO) (int, error)
 	// Start starts the agent detached.
 	Start(ctx context.Context, id string) error
-	// Wait blocks until the agent ends and returns its exit code.
-	Wait(ctx context.Context, id string) (int, error)
 	// Exec runs a command inside the running instance and returns its exit code.
 	Exec(ctx context.Context, id string, spec ExecSpec) (int, error)
 	// Logs writes what the agent printed to w; with follow it keeps
@@ -228,7 +227,9 @@ type Backend interface {
 	Logs(ctx context.Context, id string, follow bool, w io.Writer) error
 	// Inspect returns the instance's current state.
 	Inspect(ctx context.Context, id string) (Instance, error)
-	// Stop stops the agent; a stopped instance is not an error.
+	// Stop stops the agent and keeps the instance, so that what it wrote
+	// can still be copied out (an approval snapshots it so); a stopped
+	// instance is not an error.
 	Stop(ctx context.Context, id string) error
 	// Remove deletes the instance and every resource created for its
 	// identity (network, per-run files). A missing instance is not an error.

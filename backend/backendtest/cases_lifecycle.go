@@ -10,19 +10,11 @@ import (
 	"github.com/bottle-dev/bottle/backend"
 )
 
-func testStartWaitLogs(h *harness) {
+func testStartLogs(h *harness) {
 	spec := h.spec("sh", "-c", "echo detached; echo to-stderr >&2; exit 3")
 	inst := h.create(spec)
 	h.must(h.b.Start(h.ctx, inst.ID), "Start")
-	code, err := h.b.Wait(h.ctx, inst.ID)
-	h.must(err, "Wait")
-	if code != 3 {
-		h.t.Errorf("Wait = %d, want 3", code)
-	}
-	// Waiting on an ended bottle returns at once with the same code.
-	if code, err := h.b.Wait(h.ctx, inst.ID); err != nil || code != 3 {
-		h.t.Errorf("second Wait = %d, %v; want 3", code, err)
-	}
+	h.waitState(inst.ID, backend.StateExited)
 	got, err := h.b.Inspect(h.ctx, backend.InstanceName(spec.Identity))
 	h.must(err, "Inspect by name")
 	if got.ID != inst.ID || got.State != backend.StateExited || got.ExitCode != 3 ||
@@ -121,7 +113,6 @@ func testNotFound(h *harness) {
 		"Inspect": func() error { _, err := h.b.Inspect(h.ctx, missing); return err },
 		"Start":   func() error { return h.b.Start(h.ctx, missing) },
 		"Stop":    func() error { return h.b.Stop(h.ctx, missing) },
-		"Wait":    func() error { _, err := h.b.Wait(h.ctx, missing); return err },
 		"Logs":    func() error { return h.b.Logs(h.ctx, missing, false, &bytes.Buffer{}) },
 		"CopyOut": func() error { return h.b.CopyOut(h.ctx, missing, "/tmp", &bytes.Buffer{}) },
 		"Exec": func() error {
@@ -180,7 +171,7 @@ func testDuplicateCreate(h *harness) {
 	}
 	// The failed Create must not have taken anything of the first bottle's.
 	h.must(h.b.Start(h.ctx, first.ID), "Start the first bottle")
-	if code, err := h.b.Wait(h.ctx, first.ID); err != nil || code != 4 {
-		h.t.Errorf("first bottle after a duplicate Create: Wait = %d, %v; want 4", code, err)
+	if got := h.waitState(first.ID, backend.StateExited); got.ExitCode != 4 {
+		h.t.Errorf("first bottle after a duplicate Create: exit %d, want 4", got.ExitCode)
 	}
 }

@@ -55,7 +55,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) backend.Backend, opts Optio
 		{"Mounts", testMounts},
 		{"CopyInOwner", testCopyInOwner},
 		{"TranscriptRoundTrip", testTranscript},
-		{"StartWaitLogs", testStartWaitLogs},
+		{"StartLogs", testStartLogs},
 		{"LogsFollow", testLogsFollow},
 		{"ExecStop", testExecStop},
 		{"Remove", testRemove},

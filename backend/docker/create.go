@@ -162,13 +162,6 @@ func (b *Backend) Start(ctx context.Context, id string) error {
 	return wrap(b.c.ContainerStart(ctx, id, container.StartOptions{}), "start %s", id)
 }
 
-// Wait blocks until the agent is not running and returns its exit code. A
-// created container that was never started counts as not running.
-func (b *Backend) Wait(ctx context.Context, id string) (int, error) {
-	waitC, errC := b.c.ContainerWait(ctx, id, container.WaitConditionNotRunning)
-	return waitResult(ctx, id, waitC, errC)
-}
-
 // waitResult reads the outcome of a ContainerWait.
 func waitResult(ctx context.Context, id string, waitC <-chan container.WaitResponse, errC <-chan error) (int, error) {
 	select {

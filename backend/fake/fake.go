@@ -25,7 +25,6 @@ const (
 	OpCopyOut        Op = "CopyOut"
 	OpRun            Op = "Run"
 	OpStart          Op = "Start"
-	OpWait           Op = "Wait"
 	OpExec           Op = "Exec"
 	OpLogs           Op = "Logs"
 	OpInspect        Op = "Inspect"

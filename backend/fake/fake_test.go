@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bottle-dev/bottle/backend"
 	"github.com/bottle-dev/bottle/backend/fake"
@@ -89,8 +90,8 @@ func TestRunDetachesOnCancel(t *testing.T) {
 		t.Fatalf("Run = %v, want context.Canceled", err)
 	}
 	close(release)
-	if code, err := b.Wait(t.Context(), inst.ID); code != 5 || err != nil {
-		t.Errorf("Wait = %d, %v; the agent should run on after the detach", code, err)
+	if got := waitExited(t, b, inst.ID); got.ExitCode != 5 {
+		t.Errorf("exit code %d, want 5: the agent should run on after the detach", got.ExitCode)
 	}
 	if out.String() != "before\n" {
 		t.Errorf("caller got %q after detaching", out.String())
@@ -251,5 +252,27 @@ func TestBuildFailure(t *testing.T) {
 	}
 	if len(b.Builds()) != 0 {
 		t.Error("a failed build was recorded")
+	}
+}
+
+// waitExited polls Inspect until the instance has exited.
+func waitExited(t *testing.T, b *fake.Backend, id string) backend.Instance {
+	t.Helper()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(10 * time.Second)
+	for {
+		inst, err := b.Inspect(t.Context(), id)
+		if err != nil {
+			t.Fatalf("Inspect: %v", err)
+		}
+		if inst.State == backend.StateExited {
+			return inst
+		}
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("%s is %s after 10s, want exited", id, inst.State)
+		}
 	}
 }

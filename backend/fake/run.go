@@ -169,33 +169,6 @@ func (b *Backend) Start(ctx context.Context, id string) error {
 	return err
 }
 
-// Wait blocks until the main process has ended and returns its code.
-func (b *Backend) Wait(ctx context.Context, id string) (int, error) {
-	if err := b.begin(Call{Op: OpWait, ID: id}); err != nil {
-		return -1, err
-	}
-	in, err := b.lookup(id)
-	if err != nil {
-		return -1, fmt.Errorf("wait: %w", err)
-	}
-	for {
-		in.mu.Lock()
-		state, code, removed, ch := in.state, in.exit, in.removed, in.changed
-		in.mu.Unlock()
-		switch {
-		case state == backend.StateExited:
-			return code, nil
-		case removed:
-			return -1, fmt.Errorf("wait %s: %w", id, backend.ErrNotFound)
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return -1, ctx.Err()
-		}
-	}
-}
-
 // Exec runs argv with the fake's shell inside the running instance.
 func (b *Backend) Exec(ctx context.Context, id string, spec backend.ExecSpec) (int, error) {
 	if err := b.begin(Call{Op: OpExec, ID: id, Argv: spec.Argv}); err != nil {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/bottle-dev/bottle/backend"
 )
@@ -116,7 +115,7 @@ func (b *Backend) Start(ctx context.Context, id string) error {
 		return err
 	}
 	// Mark the agent running before exec -d returns, so that a Logs -f or
-	// Wait right after Start never sees "not started" and stops early.
+	// Inspect right after Start never sees "not started" and stops early.
 	if _, err := b.must(ctx, call{args: []string{"machine", "exec", "--name", id, "--",
 		"sh", "-c", markSh, "bottle-mark"}}); err != nil {
 		return err
@@ -128,28 +127,6 @@ func (b *Backend) Start(ctx context.Context, id string) error {
 			"rm", "-f", runningMarker}})
 	}
 	return err
-}
-
-// Wait polls the guest until the agent has exited and returns its code. A
-// machine that stops meanwhile ends the wait with the recorded code.
-func (b *Backend) Wait(ctx context.Context, id string) (int, error) {
-	t := time.NewTicker(b.poll)
-	defer t.Stop()
-	for {
-		inst, err := b.Inspect(ctx, id)
-		if err != nil {
-			return -1, err
-		}
-		if inst.State == backend.StateExited {
-			b.writeHostExit(id, inst.ExitCode)
-			return inst.ExitCode, nil
-		}
-		select {
-		case <-ctx.Done():
-			return -1, context.Cause(ctx)
-		case <-t.C:
-		}
-	}
 }
 
 // Exec runs spec.Argv in the running machine: -i when there is stdin,

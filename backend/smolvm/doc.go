@@ -16,7 +16,7 @@
 //     DataDir/<identity>/agent.log on the host; the exit code is the
 //     agent's (checked against the exit file the guest wrapper writes).
 //   - Start (detached): exec -d; output goes to agent.log in the guest.
-//   - Wait polls the guest's exit file; Logs reads the host log when an
+//   - Inspect reads the guest's exit file; Logs reads the host log when an
 //     attached run wrote one, else the guest log (follow = poll).
 //
 // Guest-side files live on disk in /var/lib/bottle (or $HOME/.bottle),

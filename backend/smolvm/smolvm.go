@@ -41,7 +41,7 @@ type Options struct {
 	// Env is KEY=VALUE pairs added to the environment of every smolvm
 	// process (e.g. SMOLVM_DATA_DIR).
 	Env []string
-	// PollInterval paces Wait and Logs -f, which poll the guest. Default 500ms.
+	// PollInterval paces Logs -f, which polls the guest. Default 500ms.
 	PollInterval time.Duration
 }
 
