@@ -35,6 +35,8 @@ locals {
     "You run in a sandbox. If you need a tool or package that is not installed,",
     "run /run/bottle/bottle-request --reason 'why' --run 'apt-get update && apt-get install -y PKG' --wait.",
     "When it is approved this sandbox is rebuilt with it and you are resumed in this conversation.",
+    "The network is an allowlist: if you need another host, run",
+    "/run/bottle/bottle-request --reason 'why' --egress HOST[:PORT] --wait; once approved it is reachable at once.",
   ])
 }
 
@@ -51,7 +53,21 @@ agent "claude" {
     CLAUDE_CODE_PROJECT_DIR_NAME = session.identity
     DISABLE_AUTOUPDATER          = "1"
     IS_SANDBOX                   = "1"
-    ANTHROPIC_API_KEY            = env("ANTHROPIC_API_KEY")
+    # Only the API is allowed out: no telemetry or update checks.
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC = "1"
+    # Plain HTTP to the egress proxy, which speaks TLS to the API and puts
+    # the real key in place of the placeholder the agent holds.
+    ANTHROPIC_BASE_URL = "http://api.anthropic.com"
+  }
+
+  # Containment: the bottle reaches the API and nothing else (its proxy
+  # answers everything else with a 403), and the key never enters it.
+  egress {
+    allow = ["api.anthropic.com"]
+  }
+  secret "ANTHROPIC_API_KEY" {
+    value = env("ANTHROPIC_API_KEY")
+    hosts = ["api.anthropic.com"]
   }
 }
 

@@ -1,13 +1,13 @@
 agent "claude" {
   image = "busybox"
-  egress {
+  egress { # ERROR: Egress policy not supported by the backend
     allow = ["api.example.com"]
   }
 }
 
 agent "plain" {
   image = "busybox"
-  secret "TOKEN" {
+  secret "TOKEN" { # ERROR: Egress policy not supported by the backend
     value = "x"
     hosts = ["a.example.com"]
   }
@@ -40,4 +40,14 @@ bottle "hardened" {
   }
   security { # ERROR: Duplicate security block
   }
+}
+
+bottle "smol" {
+  agent   = agent.claude
+  backend = "smolmachines"
+}
+
+bottle "smol_secret" {
+  agent   = agent.plain
+  backend = "smolmachines"
 }
