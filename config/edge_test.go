@@ -55,6 +55,20 @@ func TestEdgeCases(t *testing.T) {
   agent = agent.a
   resources { cpus = 1e400 }
 }`, "Invalid CPU count"},
+		{"smolmachines cpus over a byte", agent + `bottle "b" {
+  agent   = agent.a
+  backend = "smolmachines"
+  resources { cpus = 256 }
+}`, "Too many CPUs for smolmachines"},
+		{"smolmachines cpus at the byte limit", agent + `bottle "b" {
+  agent   = agent.a
+  backend = "smolmachines"
+  resources { cpus = 255 }
+}`, ""},
+		{"docker cpus over a byte", agent + `bottle "b" {
+  agent = agent.a
+  resources { cpus = 256 }
+}`, ""},
 		{"null cpus", agent + `bottle "b" {
   agent = agent.a
   resources {

@@ -14,6 +14,10 @@ const (
 	BackendSmolmachines = "smolmachines"
 )
 
+// SmolmachinesMaxCPUs is the most vCPUs a smolmachines bottle can ask for:
+// smolvm's --cpus is an unsigned byte, and larger values are a usage error.
+const SmolmachinesMaxCPUs = 255
+
 // BackendEnv names the environment variable that sets the backend of the
 // bottles that do not set one.
 const BackendEnv = "BOTTLE_BACKEND"

@@ -83,6 +83,11 @@ func (l *loader) validateBottle(b *Bottle) hcl.Diagnostics {
 		add("Invalid CPU count",
 			"cpus must be a positive number, such as 2 or 0.5. Remove it to leave the CPU count to the backend.",
 			b.CPUsRange)
+	} else if b.Backend == BackendSmolmachines && b.CPUs > SmolmachinesMaxCPUs {
+		add("Too many CPUs for smolmachines",
+			fmt.Sprintf("cpus is %g, but the smolmachines backend gives a machine at most %d vCPUs (smolvm's --cpus is one byte; "+
+				"more than 16 bring no gain). Lower cpus to %d or less, or use the docker backend.", b.CPUs, SmolmachinesMaxCPUs, SmolmachinesMaxCPUs),
+			b.CPUsRange)
 	}
 	if b.MemoryRange != (hcl.Range{}) {
 		n, err := ParseMemory(b.Memory)

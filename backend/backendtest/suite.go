@@ -62,6 +62,11 @@ func Run(t *testing.T, newBackend func(t *testing.T) backend.Backend, opts Optio
 		{"NotFound", testNotFound},
 		{"List", testList},
 		{"DuplicateCreate", testDuplicateCreate},
+		{"RunLargeOutput", testRunLargeOutput},
+		{"RunStdinEOF", testRunStdinEOF},
+		{"ExecLimits", testExecLimits},
+		{"LogsLarge", testLogsLarge},
+		{"TranscriptLarge", testTranscriptLarge},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

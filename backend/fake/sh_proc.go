@@ -42,7 +42,11 @@ func bSleep(sh *shell, argv []string, st streams) (int, error) {
 
 func bSeq(_ *shell, argv []string, st streams) (int, error) {
 	nums := make([]int, 0, 3)
-	for _, a := range argv[1:] {
+	args, sep := argv[1:], "\n"
+	if len(args) > 1 && args[0] == "-s" {
+		sep, args = args[1], args[2:]
+	}
+	for _, a := range args {
 		n, err := strconv.Atoi(a)
 		if err != nil {
 			fmt.Fprintf(st.err, "seq: invalid number '%s'\n", a)
@@ -64,7 +68,13 @@ func bSeq(_ *shell, argv []string, st streams) (int, error) {
 	}
 	w := bufio.NewWriter(st.out)
 	for i := first; incr != 0 && (incr > 0 && i <= last || incr < 0 && i >= last); i += incr {
-		fmt.Fprintln(w, i)
+		if i != first {
+			w.WriteString(sep) //nolint:errcheck // reported by Flush
+		}
+		w.WriteString(strconv.Itoa(i)) //nolint:errcheck // reported by Flush
+	}
+	if incr != 0 && (incr > 0 && first <= last || incr < 0 && first >= last) {
+		w.WriteString("\n") //nolint:errcheck // reported by Flush
 	}
 	_ = w.Flush()
 	return 0, nil

@@ -6,15 +6,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"sync"
 
 	"github.com/bottle-dev/bottle/backend"
 )
 
 // Run starts the agent attached: `machine exec -i -t` on a host pty when
-// the spec asked for a TTY, -i when there is stdin, --stream otherwise;
-// smolvm exits with the agent's code. The output also goes to the host log
+// the spec asked for a TTY, -i otherwise (with an empty stdin when there is
+// none); smolvm exits with the agent's code. Never --stream: it ends the
+// session after 11 MiB of output and its guest stdin never reaches EOF. The output also goes to the host log
 // (DataDir/<identity>/agent.log) for Logs. Cancelling ctx interrupts the
 // smolvm client (SIGINT) and returns; what becomes of the agent is up to
 // smolvm, and the runner tears the bottle down after that anyway.
@@ -25,13 +25,9 @@ func (b *Backend) Run(ctx context.Context, id string, stdio backend.IO) (int, er
 	}
 	tty := m.Labels[labelTTY] == "true"
 	args := []string{"machine", "exec", "--name", id}
-	switch {
-	case tty:
-		args = append(args, "-i", "-t")
-	case stdio.Stdin != nil:
-		args = append(args, "-i")
-	default:
-		args = append(args, "--stream")
+	args = append(args, "-i")
+	if tty {
+		args = append(args, "-t")
 	}
 	args = append(args, "--", "sh", "-c", agentSh, "bottle-agent", "attached")
 
@@ -129,9 +125,10 @@ func (b *Backend) Start(ctx context.Context, id string) error {
 	return err
 }
 
-// Exec runs spec.Argv in the running machine: -i when there is stdin,
-// --stream otherwise. smolvm exits with the command's code; its own "vm not
-// found" / "is not running" failures are told apart by their Error: line.
+// Exec runs spec.Argv in the running machine with -i (an empty stdin when
+// spec has none), which has no output cap and gives the command EOF.
+// smolvm exits with the command's code; its own failures are told apart by
+// their error line (cliFailure).
 func (b *Backend) Exec(ctx context.Context, id string, spec backend.ExecSpec) (int, error) {
 	if err := checkID(id); err != nil {
 		return -1, err
@@ -139,12 +136,7 @@ func (b *Backend) Exec(ctx context.Context, id string, spec backend.ExecSpec) (i
 	if len(spec.Argv) == 0 {
 		return -1, errors.New("smolvm backend: exec needs a command")
 	}
-	args := []string{"machine", "exec", "--name", id}
-	if spec.Stdin != nil {
-		args = append(args, "-i")
-	} else {
-		args = append(args, "--stream")
-	}
+	args := []string{"machine", "exec", "--name", id, "-i"}
 	for _, e := range spec.Env {
 		args = append(args, "-e", e)
 	}
@@ -160,19 +152,10 @@ func (b *Backend) Exec(ctx context.Context, id string, spec backend.ExecSpec) (i
 	if err != nil {
 		return -1, err
 	}
-	if res.code == 1 && isCLIFailure(res.stderr) {
+	if cliFailure(res) {
 		return -1, newError(args, res)
 	}
 	return res.code, nil
-}
-
-// isCLIFailure reports whether stderr ends with smolvm's own error line
-// about the machine (rather than output of the guest command).
-func isCLIFailure(stderr string) bool {
-	lines := strings.Split(strings.TrimSpace(stderr), "\n")
-	last := lines[len(lines)-1]
-	return strings.HasPrefix(last, "Error: ") &&
-		(notFoundRE.MatchString(last) || strings.Contains(last, "is not running"))
 }
 
 // stoppedMeanwhile reports whether the machine exists but is not running.

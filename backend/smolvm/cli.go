@@ -145,6 +145,32 @@ var (
 	kvmRE      = regexp.MustCompile(`kvm not available|kvm permission denied`)
 )
 
+// cliLineRE matches the failure lines smolvm itself prints (reference
+// §3.4, §5): a runtime error, `Error: <kind>: …`, with one of the kinds
+// of its error enum, and the --stream cap, `error: streaming output
+// exceeded … cap` (lower case, printed mid-stream, so perhaps after guest
+// output that did not end its line).
+var cliLineRE = regexp.MustCompile(`^Error: (vm not found|config operation failed|agent operation failed|` +
+	`invalid vm state|mount source not found|invalid mount path|kvm |.*output too large)|` +
+	`error: streaming output exceeded \d+ byte cap`)
+
+// cliFailure reports whether a machine exec ended with smolvm's own
+// failure rather than the guest command's exit code: exit 1 with one of
+// smolvm's error lines last on stderr, or exit 2 with a usage error. A
+// guest command could print such a line itself; it then gets an error
+// instead of its code, never the reverse.
+func cliFailure(res result) bool {
+	lines := strings.Split(strings.TrimRight(res.stderr, "\r\n"), "\n")
+	last := strings.TrimSpace(lines[len(lines)-1])
+	switch res.code {
+	case 1:
+		return cliLineRE.MatchString(last)
+	case 2:
+		return strings.HasPrefix(last, "For more information, try '--help'") && strings.Contains(res.stderr, "error: ")
+	}
+	return false
+}
+
 func newError(args []string, res result) *Error {
 	e := &Error{Command: describe(args), ExitCode: res.code, Stderr: capString(res.stderr, 1024)}
 	if res.code == 1 {

@@ -53,16 +53,18 @@ func (b *Backend) CopyIn(ctx context.Context, id, dst string, r io.Reader, owner
 }
 
 // CopyOut writes a tar stream of the directory src to w, with entries
-// relative to src and no entry for src itself. It uses the default
-// (buffered) exec mode, whose stdout is byte-exact, and renames the
-// guest tar's "./x" entries on the way. A stopped machine is started for
+// relative to src and no entry for src itself. The tar streams through
+// `exec -i` with an empty stdin: buffered exec stops reading at about
+// 11 MiB and --stream at 11 MiB in all, while -i has no cap and passes
+// stdout through byte for byte. The guest tar's "./x" entries are renamed
+// on the way. A stopped machine is started for
 // the copy and stopped again. A missing src wraps ErrNotFound.
 func (b *Backend) CopyOut(ctx context.Context, id, src string, w io.Writer) error {
 	if !path.IsAbs(src) {
 		return fmt.Errorf("smolvm backend: copy source %q is not absolute", src)
 	}
 	return b.withRunning(ctx, id, func() error {
-		args := []string{"machine", "exec", "--name", id, "--", "sh", "-c", copyOutSh, "bottle-copy-out", src}
+		args := []string{"machine", "exec", "--name", id, "-i", "--", "sh", "-c", copyOutSh, "bottle-copy-out", src}
 		pr, pw := io.Pipe()
 		tw := tar.NewWriter(w)
 		relayed := make(chan error, 1)
@@ -77,6 +79,8 @@ func (b *Backend) CopyOut(ctx context.Context, id, src string, w io.Writer) erro
 		switch {
 		case err != nil:
 			return err
+		case cliFailure(res):
+			return fmt.Errorf("copy from %s:%s: %w", id, src, newError(args, res))
 		case res.code == 44:
 			return fmt.Errorf("copy from %s:%s: %w", id, src, backend.ErrNotFound)
 		case res.code != 0:

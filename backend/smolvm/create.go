@@ -18,8 +18,12 @@ import (
 	"github.com/bottle-dev/bottle/backend"
 )
 
-// minMemMiB is the smallest --mem smolvm accepts.
-const minMemMiB = 64
+// minMemMiB is the smallest --mem smolvm accepts; maxCPUs the largest
+// --cpus (an unsigned byte in smolvm 1.9.x; more is a usage error).
+const (
+	minMemMiB = 64
+	maxCPUs   = 255
+)
 
 // Create makes machine bottle-<identity> for spec and starts it, running
 // only the inert workload `sleep infinity`, so that CopyIn works at once;
@@ -109,6 +113,10 @@ func createArgs(name string, spec backend.Spec) ([]string, error) {
 		args = append(args, "--label", k+"="+labels[k])
 	}
 	if spec.CPUs > 0 {
+		// The config refuses more at plan; this guards other callers.
+		if spec.CPUs > maxCPUs {
+			return nil, fmt.Errorf("smolvm backend: %g CPUs asked, but smolvm gives a machine at most %d (its --cpus is one byte): lower cpus", spec.CPUs, maxCPUs)
+		}
 		args = append(args, "--cpus", strconv.Itoa(int(math.Ceil(spec.CPUs))))
 	}
 	if spec.MemoryBytes > 0 {

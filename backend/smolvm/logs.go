@@ -90,16 +90,17 @@ func (b *Backend) guestLogs(ctx context.Context, id string, follow bool, w io.Wr
 
 // logChunk writes the guest's agent.log from byte offset off and reports
 // how many bytes came and whether the agent has ended. A machine that
-// stopped counts as ended.
+// stopped counts as ended. It reads through `exec -i` with an empty stdin,
+// which has no output cap (buffered exec stops at about 11 MiB).
 func (b *Backend) logChunk(ctx context.Context, id string, off int64, w io.Writer) (int64, bool, error) {
 	cw := &countWriter{w: w}
-	args := []string{"machine", "exec", "--name", id, "--", "sh", "-c", logSh, "bottle-logs",
+	args := []string{"machine", "exec", "--name", id, "-i", "--", "sh", "-c", logSh, "bottle-logs",
 		strconv.FormatInt(off+1, 10)}
 	res, err := b.run(ctx, call{args: args, stdout: cw})
 	switch {
 	case err != nil:
 		return cw.n, false, err
-	case res.code == 1 && isCLIFailure(res.stderr):
+	case cliFailure(res):
 		if strings.Contains(res.stderr, "is not running") {
 			return cw.n, true, nil
 		}

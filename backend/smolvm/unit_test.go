@@ -41,6 +41,7 @@ func TestCreateArgs(t *testing.T) {
 		{Mounts: []backend.Mount{{Source: dir, Target: "rel"}}},
 		{Workdir: "rel"},
 		{Env: []string{"NOEQUALS"}},
+		{CPUs: 255.5}, // smolvm's --cpus is one byte
 	} {
 		if _, err := createArgs("n", bad); err == nil {
 			t.Errorf("createArgs(%+v) accepted", bad)
@@ -94,9 +95,31 @@ func TestErrorMapping(t *testing.T) {
 			t.Errorf("KVM error lacks smolvm's message: %v", err)
 		}
 	}
-	if !isCLIFailure("guest noise\nError: agent operation failed: connect: machine 'x' is not running. Use …") ||
-		isCLIFailure("Error: something the guest printed") {
-		t.Error("isCLIFailure misclassifies")
+}
+
+// TestCLIFailure checks which exec endings are smolvm's own failures
+// (reference §3.4, §5) rather than the guest command's exit code.
+func TestCLIFailure(t *testing.T) {
+	for _, c := range []struct {
+		code   int
+		stderr string
+		want   bool
+	}{
+		{1, "guest noise\nError: agent operation failed: connect: machine 'x' is not running. Use …\n", true},
+		{1, "Error: vm not found: x\n", true},
+		{1, "Error: agent operation failed: exec: command output too large (23068672 bytes; limit 20971520). Redirect …\n", true},
+		{1, "half a line of guest outp" + "error: streaming output exceeded 11534336 byte cap; exec terminated (output truncated)\n", true},
+		{1, "guest line\nerror: streaming output exceeded 11534336 byte cap; exec terminated (output truncated)\n", true},
+		{2, "error: unexpected argument '-n' found\n\nUsage: smolvm machine exec\n\nFor more information, try '--help'.\n", true},
+		{1, "Error: something the guest printed\n", false},
+		{1, "error: the guest's own complaint\n", false},
+		{2, "error: guest usage\n", false},
+		{0, "Error: vm not found: x\n", false},
+		{141, "", false},
+	} {
+		if got := cliFailure(result{code: c.code, stderr: c.stderr}); got != c.want {
+			t.Errorf("cliFailure(exit %d, %q) = %v, want %v", c.code, c.stderr, got, c.want)
+		}
 	}
 }
 

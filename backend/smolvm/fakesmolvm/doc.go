@@ -16,14 +16,25 @@
 // workdir and -v mounts, and no network unless --net. exec runs the argv
 // for real through `docker exec`, as the image's USER.
 //
+// exec keeps the real CLI's limits (reference §3.4): buffered mode keeps at
+// most 11 MiB of each stream and kills the command with SIGPIPE past that
+// (exit 141), and fails with `Error: … output too large` over 20 MiB in
+// all; --stream ends the session after 11 MiB over both streams with
+// `error: streaming output exceeded … cap` and exit 1, and gives the
+// command a stdin that never reaches EOF; -i and -t have no cap.
+//
 // FAKESMOLVM_KVM=missing (or denied) makes every boot fail the way smolvm
 // does on a host without usable /dev/kvm; FAKESMOLVM_BARE_IMAGE is the
-// Docker image of a machine created without --image (default busybox:latest).
+// Docker image of a machine created without --image (default busybox:latest);
+// FAKESMOLVM_MIB_BYTES shrinks the MiB of the exec caps for tests.
 //
 // Known differences from the real CLI: -t allocates a terminal only when
-// the fake's own stdin is one; --timeout kills the command's process (not
-// its whole tree); Smolfiles, --from, remote mounts and rootfs directories
-// are refused; published ports are recorded but not forwarded.
+// the fake's own stdin is one; every exec's processes carry
+// FAKESMOLVM_EXEC=<tag> in their environment, by which a timeout or a cap
+// kills them; a command killed at a cap is killed at once rather than at
+// its next write; `machine run` has no output caps; Smolfiles, --from,
+// remote mounts and rootfs directories are refused; published ports are
+// recorded but not forwarded.
 //
 // It imports only the standard library and must not import bottle packages:
 // it stands for a program bottle does not control.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -73,7 +72,8 @@ func (a *app) exec(ctx context.Context, p *args) (int, error) {
 		return 0, nil
 	}
 	interactive := p.bools["interactive"]
-	if interactive {
+	streaming := p.bools["stream"] && !interactive && !p.bools["tty"]
+	if interactive || streaming {
 		dargs = append(dargs, "-i")
 	}
 	// docker refuses -t without a terminal on stdin; the real CLI allocates
@@ -81,60 +81,132 @@ func (a *app) exec(ctx context.Context, p *args) (int, error) {
 	if p.bools["tty"] && stdinIsTerminal(a.stdin) {
 		dargs = append(dargs, "-t")
 	}
-	argv := p.argv
-	pidFile := "/tmp/.fakesmolvm-exec-" + shortID()
-	if timeout > 0 {
-		argv = append([]string{"sh", "-c", `echo $$ > "$0"; exec "$@"`, pidFile}, argv...)
-	}
-	cmd := exec.Command("docker", append(append(dargs, c), argv...)...)
-	streaming := interactive || p.bools["tty"] || p.bools["stream"]
-	var out, errb bytes.Buffer
-	if streaming {
+	// The tag in the command's environment, which its children inherit,
+	// lets a timeout or an output cap kill the guest's whole process tree,
+	// not only the docker client.
+	tag := shortID() + shortID()
+	dargs = append(dargs, "-e", execTagVar+"="+tag)
+	cmd := exec.Command("docker", append(append(dargs, c), p.argv...)...)
+	sv := &supervisor{ctx: ctx, cmd: cmd, container: c, tag: tag, timeout: timeout, limit: make(chan string, 1)}
+	mib := a.mib()
+	switch {
+	case interactive || p.bools["tty"]:
+		// -i/-t: stdin forwarded (EOF when ours ends), no output cap.
 		cmd.Stdout, cmd.Stderr = a.stdout, a.stderr
 		if interactive {
 			cmd.Stdin = a.stdin
 		}
-	} else {
-		cmd.Stdout, cmd.Stderr = &out, &errb
+		return sv.wait()
+	case streaming:
+		return a.execStream(sv, streamTotalMiB*mib)
 	}
-	code, timedOut, err := a.waitTimeout(ctx, cmd, timeout, c, pidFile)
-	if !streaming {
-		// Buffered mode: every stdout byte, then every stderr byte.
-		a.stdout.Write(out.Bytes())  //nolint:errcheck // nothing to do about a closed stdout
-		a.stderr.Write(errb.Bytes()) //nolint:errcheck // nor stderr
+	return a.execBuffered(sv, bufferedStreamMiB*mib, bufferedTotalMiB*mib)
+}
+
+// execStream is --stream: output relayed as it comes until streamMax
+// bytes; the guest's stdin is a pipe that is never written or closed, so a
+// command that reads it waits forever, as on the real CLI.
+func (a *app) execStream(sv *supervisor, streamMax int) (int, error) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return 0, err
 	}
-	if timedOut {
-		return timeoutExit, nil
+	defer pr.Close()
+	defer pw.Close()
+	sv.cmd.Stdin = pr
+	sc := &streamCap{max: streamMax, onCap: func() { sv.limit <- "KILL" }}
+	sv.cmd.Stdout, sv.cmd.Stderr = sc.writer(a.stdout), sc.writer(a.stderr)
+	code, err := sv.wait()
+	if sc.reached() {
+		fmt.Fprint(a.stderr, streamCapError(streamMax))
+		return 1, nil
 	}
 	return code, err
 }
 
-// waitTimeout runs cmd; when timeout passes it kills the guest process
-// (whose PID the wrapper wrote to pidFile) and the docker client.
-func (a *app) waitTimeout(ctx context.Context, cmd *exec.Cmd, timeout time.Duration, c, pidFile string) (int, bool, error) {
-	if err := cmd.Start(); err != nil {
-		return 0, false, fmt.Errorf("agent operation failed: exec: %v", err)
+// execBuffered is the default mode: when the command ends, all its
+// stdout, then all its stderr. Past perStream bytes on either stream the
+// command is killed with SIGPIPE (exit 141); past total bytes on both
+// streams the exec fails instead.
+func (a *app) execBuffered(sv *supervisor, perStream, total int) (int, error) {
+	onOver := func() {
+		select {
+		case sv.limit <- "PIPE":
+		default:
+		}
+	}
+	out := &capBuffer{max: perStream, onOver: onOver}
+	errb := &capBuffer{max: perStream, onOver: onOver}
+	sv.cmd.Stdout, sv.cmd.Stderr = out, errb
+	code, err := sv.wait()
+	if err != nil {
+		return 0, err
+	}
+	if n := len(out.bytes()) + len(errb.bytes()); n > total {
+		return 0, tooLargeError(n, total)
+	}
+	a.stdout.Write(out.bytes())  //nolint:errcheck // nothing to do about a closed stdout
+	a.stderr.Write(errb.bytes()) //nolint:errcheck // nor stderr
+	if code != timeoutExit && (out.overflowed() || errb.overflowed()) {
+		return sigpipeExit, nil
+	}
+	return code, nil
+}
+
+// execTagVar is the environment variable that tags one exec's processes.
+const execTagVar = "FAKESMOLVM_EXEC"
+
+// supervisor runs one docker exec and ends it early on --timeout (exit
+// 124) or when an output cap sends on limit the signal that kills the
+// guest command.
+type supervisor struct {
+	ctx       context.Context
+	cmd       *exec.Cmd
+	container string
+	tag       string
+	timeout   time.Duration
+	limit     chan string
+}
+
+// wait runs the command and returns its exit code (124 on timeout, 141
+// when a cap killed it).
+func (s *supervisor) wait() (int, error) {
+	if err := s.cmd.Start(); err != nil {
+		return 0, fmt.Errorf("agent operation failed: exec: %v", err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	go func() { done <- s.cmd.Wait() }()
 	var expired <-chan time.Time
-	if timeout > 0 {
-		t := time.NewTimer(timeout)
+	if s.timeout > 0 {
+		t := time.NewTimer(s.timeout)
 		defer t.Stop()
 		expired = t.C
 	}
 	select {
 	case err := <-done:
-		if timeout > 0 {
-			docker(ctx, nil, "exec", c, "rm", "-f", pidFile) //nolint:errcheck // cosmetic
-		}
-		return exitCode(err)
+		code, _, err := exitCode(err)
+		return code, err
 	case <-expired:
-		docker(ctx, nil, "exec", c, "sh", "-c", `kill -KILL "$(cat "$1")"; rm -f "$1"`, "sh", pidFile) //nolint:errcheck // it may have just ended
-		cmd.Process.Kill()                                                                             //nolint:errcheck // likewise
-		<-done
-		return 0, true, nil
+		s.kill("KILL", done)
+		return timeoutExit, nil
+	case sig := <-s.limit:
+		s.kill(sig, done)
+		return sigpipeExit, nil
 	}
+}
+
+// killTagged signals every guest process whose environment holds the tag.
+const killTagged = `for p in /proc/[0-9]*; do
+	grep -q "$1" "$p/environ" 2>/dev/null && kill -"$2" "${p#/proc/}" 2>/dev/null
+done; :`
+
+// kill signals the guest's processes of this exec and the docker client,
+// and waits for the client to end.
+func (s *supervisor) kill(sig string, done <-chan error) {
+	docker(s.ctx, nil, "exec", s.container, "sh", "-c", killTagged, "sh", //nolint:errcheck // they may have just ended
+		execTagVar+"="+s.tag, sig)
+	s.cmd.Process.Kill() //nolint:errcheck // likewise
+	<-done
 }
 
 func exitCode(err error) (int, bool, error) {
