@@ -7,8 +7,11 @@
 // directory), so that CopyIn and CopyOut round-trip real tar streams, and
 // a log. An instance's main process is an Agent: a Go function set per
 // image (SetAgent) or for all (SetDefaultAgent), or by default Shell, which
-// runs Spec.Command with a small POSIX-sh subset and busybox-style builtins
-// (enough for the conformance suite, which the fake passes in full). Remove
+// runs Spec.Command with mvdan.cc/sh's interpreter: its file handlers
+// (open, stat, readdir, access) reach the instance's file system, and a
+// few busybox-like applets (cat, ls, mkdir, touch, rm, readlink, chmod,
+// sleep, seq, stty, sh) stand for the image's tools, enough for the
+// conformance suite, which the fake passes in full. Remove
 // kills a running agent, and an attached Run then returns 137, as when an
 // engine tears a container down.
 //

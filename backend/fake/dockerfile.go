@@ -1,15 +1,18 @@
 package fake
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
+
+	"mvdan.cc/sh/v3/expand"
+	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/bottle-dev/bottle/backend"
 	"github.com/bottle-dev/bottle/backend/buildctx"
@@ -100,6 +103,46 @@ func (b *Backend) build(ctx context.Context, content, contextDir string, p backe
 	return im, nil
 }
 
+// literalWords splits a Dockerfile instruction's arguments into words
+// with quotes and escapes removed, leaving $VAR references as written.
+func literalWords(s string) ([]string, error) {
+	keep := &expand.Config{} // no Env, no ReadDir: nothing expands, nothing globs
+	var out []string
+	var werr error
+	err := syntax.NewParser(syntax.Variant(syntax.LangPOSIX)).Words(strings.NewReader(s), func(w *syntax.Word) bool {
+		// A reference stays as written, as literal text; Fields then
+		// removes the quotes and escapes.
+		syntax.Walk(w, func(n syntax.Node) bool {
+			parts := partsOf(n)
+			for i, p := range parts {
+				if pe, ok := p.(*syntax.ParamExp); ok && pe.Param != nil {
+					parts[i] = &syntax.Lit{Value: "$" + pe.Param.Value}
+				}
+			}
+			return true
+		})
+		fields, err := expand.Fields(keep, w)
+		if err != nil {
+			werr = err
+			return false
+		}
+		out = append(out, fields...)
+		return true
+	})
+	return out, errors.Join(err, werr)
+}
+
+// partsOf returns the word parts a node holds directly.
+func partsOf(n syntax.Node) []syntax.WordPart {
+	switch n := n.(type) {
+	case *syntax.Word:
+		return n.Parts
+	case *syntax.DblQuoted:
+		return n.Parts
+	}
+	return nil
+}
+
 // commandForm reads the exec form (a JSON array) or the shell form.
 func commandForm(args string) []string {
 	var argv []string
@@ -112,8 +155,8 @@ func commandForm(args string) []string {
 func runStep(ctx context.Context, im *image, args string, p backend.Progress) error {
 	im.fs.uid, im.fs.gid = numericOwner(im.user)
 	out := &lineProgress{p: p}
-	sh := newShell(ctx, im.fs, mergeEnv(im.env), firstNonEmpty(im.workdir, "/"))
-	code := sh.runArgv(commandForm(args), streams{in: bufio.NewReader(strings.NewReader("")), out: out, err: out})
+	sh := &shell{fs: im.fs}
+	code := sh.runArgv(ctx, commandForm(args), mergeEnv(im.env), firstNonEmpty(im.workdir, "/"), stdio{out: out, err: out})
 	out.flush()
 	if code != 0 {
 		return fmt.Errorf("the command returned a non-zero code: %d", code)

@@ -1,7 +1,6 @@
 package fake
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -62,47 +61,16 @@ func Shell(ctx context.Context, in *Instance, streams backend.IO) int {
 	if len(argv) == 0 {
 		return 0
 	}
-	return in.shell(ctx, in.env, in.workdir).runArgv(argv, in.streams(streams))
+	return in.shell().runArgv(ctx, argv, in.env, in.workdir, stdio{in: streams.Stdin, out: streams.Stdout, err: streams.Stderr})
 }
 
-func (in *Instance) shell(ctx context.Context, env []string, workdir string) *shell {
-	sh := newShell(ctx, in.fs, env, workdir)
+// shell is the instance's shell; with a terminal, test -t and stty see it.
+func (in *Instance) shell() *shell {
+	sh := &shell{fs: in.fs}
 	if in.spec.TTY {
 		sh.term = in.termSize
 	}
 	return sh
-}
-
-func (in *Instance) streams(io backend.IO) streams {
-	tty := in.spec.TTY
-	return streams{in: bufio.NewReader(orEmpty(io.Stdin)), out: orDiscard(io.Stdout), err: orDiscard(io.Stderr), inTTY: tty, outTTY: tty, errTTY: tty}
-}
-
-// runArgv runs one command line and returns its exit status.
-func (sh *shell) runArgv(argv []string, st streams) int {
-	code, err := sh.call(argv, st)
-	var ee exitError
-	switch {
-	case errors.As(err, &ee):
-		return ee.code
-	case err != nil:
-		return 137
-	}
-	return code
-}
-
-func orEmpty(r io.Reader) io.Reader {
-	if r == nil {
-		return strings.NewReader("")
-	}
-	return r
-}
-
-func orDiscard(w io.Writer) io.Writer {
-	if w == nil {
-		return io.Discard
-	}
-	return w
 }
 
 // Run starts the main process attached to streams and returns its exit
@@ -192,7 +160,7 @@ func (b *Backend) Exec(ctx context.Context, id string, spec backend.ExecSpec) (i
 	defer cancel()
 	stop := context.AfterFunc(r.ctx, cancel)
 	defer stop()
-	sh := in.shell(ectx, mergeEnv(in.env, spec.Env), firstNonEmpty(spec.Workdir, in.workdir))
-	st := streams{in: bufio.NewReader(orEmpty(spec.Stdin)), out: orDiscard(spec.Stdout), err: orDiscard(spec.Stderr)}
-	return sh.runArgv(spec.Argv, st), nil
+	sh := &shell{fs: in.fs}
+	return sh.runArgv(ectx, spec.Argv, mergeEnv(in.env, spec.Env), firstNonEmpty(spec.Workdir, in.workdir),
+		stdio{in: spec.Stdin, out: spec.Stdout, err: spec.Stderr}), nil
 }

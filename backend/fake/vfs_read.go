@@ -138,3 +138,15 @@ func (v *vfs) readDir(p string) ([]File, error) {
 	}
 	return out, nil
 }
+
+// canWrite reports whether the existing path p may be written: not on a
+// read-only mount, nor in a removed instance.
+func (v *vfs) canWrite(p string) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	l, err := v.resolve(p, true)
+	if err != nil {
+		return err
+	}
+	return v.writable(l)
+}
