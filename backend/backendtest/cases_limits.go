@@ -22,8 +22,10 @@ import (
 // backend must pick a transport without a cap, not merely pass small
 // outputs.
 const (
-	// Run's stdout is `seq 1 bigStdoutN` (about 45 MiB) and its stderr
-	// `seq 1 bigStderrN` (about 6.6 MiB): 51 MiB in all.
+	// Run's stdout is `seq -s ' ' 1 bigStdoutN` (about 45 MiB) and its
+	// stderr `seq -s ' ' 1 bigStderrN` (about 6.6 MiB): 51 MiB in all. One
+	// long line each: Docker's json-file driver logs and reads back short
+	// lines at some 20,000 a second, which would time the cases out.
 	bigStdoutN = 6_000_000
 	bigStderrN = 1_000_000
 	// execOutN makes Exec print about 14 MiB.
@@ -76,17 +78,17 @@ func sameDigest(got, want *digest) bool {
 // testRunLargeOutput: an attached agent printing 51 MiB over both streams
 // gets all of it through, and its own exit code.
 func testRunLargeOutput(h *harness) {
-	inst := h.create(h.spec("sh", "-c", fmt.Sprintf("seq 1 %d; seq 1 %d >&2; exit 3", bigStdoutN, bigStderrN)))
+	inst := h.create(h.spec("sh", "-c", fmt.Sprintf("seq -s ' ' 1 %d; seq -s ' ' 1 %d >&2; exit 3", bigStdoutN, bigStderrN)))
 	out, errOut := newDigest(), newDigest()
 	code, err := h.b.Run(h.ctx, inst.ID, backend.IO{Stdout: out, Stderr: errOut})
 	h.must(err, "Run of an agent printing 51 MiB")
 	if code != 3 {
 		h.t.Errorf("exit %d, want the agent's 3", code)
 	}
-	if want := seqDigest(bigStdoutN, '\n'); !sameDigest(out, want) {
+	if want := seqDigest(bigStdoutN, ' '); !sameDigest(out, want) {
 		h.t.Errorf("stdout: %v, want %v", out, want)
 	}
-	if want := seqDigest(bigStderrN, '\n'); !sameDigest(errOut, want) {
+	if want := seqDigest(bigStderrN, ' '); !sameDigest(errOut, want) {
 		h.t.Errorf("stderr: %v, want %v", errOut, want)
 	}
 }
@@ -136,9 +138,7 @@ func testExecLimits(h *harness) {
 }
 
 // testLogsLarge: the logs of a detached agent that printed 14 MiB come
-// back whole, with and without follow. The output is one long line
-// (seq -s ' '): Docker's json-file driver reads millions of short lines
-// back at about 20,000 a second, which would time the case out.
+// back whole, with and without follow (one long line, as above).
 func testLogsLarge(h *harness) {
 	inst := h.create(h.spec("seq", "-s", " ", "1", strconv.Itoa(execOutN)))
 	h.must(h.b.Start(h.ctx, inst.ID), "Start")
