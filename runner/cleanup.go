@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/bottle-dev/bottle/backend"
 )
+
+// approvalWait bounds how long a session's end waits for an approval.
+const approvalWait = 10 * time.Minute
 
 // decide is the cleanup decision of an attached session that has ended:
 // export a copied workspace's work, tear the bottle down, and remove the
@@ -18,17 +22,22 @@ import (
 // says how to go on.
 func (r *Runner) decide(ctx context.Context, s *session, res *LaunchResult, started, prepared bool) error {
 	id := s.dir.Identity
-	cctx, cancel := cleanupContext(ctx)
-	defer cancel()
-	lock, err := r.Home.LockAnswer(cctx, id)
+	// An approval in flight snapshots and builds: it gets longer than a
+	// teardown to end, and so does finishing one left behind.
+	actx, acancel := context.WithTimeout(context.WithoutCancel(ctx), approvalWait)
+	defer acancel()
+	lock, err := r.Home.LockAnswer(actx, id)
 	if err != nil {
-		return fmt.Errorf("%s is kept: %w", id, err)
+		res.Preserved = true
+		return fmt.Errorf("%s is kept as it is (an approval holds it; bottle stop %s ends it): %w", id, id, err)
 	}
 	defer lock.Unlock()
-	if _, err := r.recoverApproval(cctx, s.dir); err != nil && !errors.Is(err, errApprovalRolledBack) {
+	if _, err := r.recoverApproval(actx, s.dir); err != nil && !errors.Is(err, errApprovalRolledBack) {
 		res.Preserved = true
 		return err
 	}
+	cctx, cancel := cleanupContext(ctx)
+	defer cancel()
 	var errs []error
 	if s.ran {
 		// Before anything is removed: a copied workspace's work comes
