@@ -253,6 +253,15 @@ type NetworkPreparer interface {
 	PrepareNetwork(ctx context.Context, spec Spec) error
 }
 
+// StoppedReader is implemented by backends whose CopyOut reads a stopped
+// instance as it was left, without running anything in it (docker). An
+// approval stops such a bottle before its snapshot, so that the snapshot
+// sees the agent's last write whole. A backend that must boot an instance
+// again to read it (smolvm) is snapshotted running.
+type StoppedReader interface {
+	ReadsStopped() bool
+}
+
 // Derivation asks for an image made of another plus files: see Deriver.
 type Derivation struct {
 	// Base is the image to derive from.

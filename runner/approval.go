@@ -18,7 +18,8 @@ import (
 // interrupts it into a lost state). Its steps, each one idempotent:
 //
 //	intent      record the decision and the frozen lines (state.Intent)
-//	stop        stop the bottle, so that the snapshot sees its last write whole
+//	stop        stop the bottle, so that the snapshot sees its last write
+//	            whole (on backends that read a stopped bottle as it is)
 //	snapshot    transcript, and the workspace in copy mode
 //	snapshotted record that the bottle's data is out
 //	preserve    the marker that keeps the state dir past the session
@@ -85,7 +86,9 @@ func (r *Runner) finishApproval(ctx context.Context, dir *state.Dir, md *state.M
 		if err == nil {
 			err = r.step(id, "stop")
 		}
-		if err == nil {
+		sr, stops := be.(backend.StoppedReader)
+		stops = stops && sr.ReadsStopped()
+		if err == nil && stops {
 			// Stopped, not paused: the agent gets its SIGTERM and the
 			// snapshot then sees whatever it last wrote, whole.
 			err = be.Stop(ctx, inst.ID)
@@ -93,17 +96,26 @@ func (r *Runner) finishApproval(ctx context.Context, dir *state.Dir, md *state.M
 		if err != nil {
 			return nil, errors.Join(r.rollBack(dir, in, "the bottle could not be stopped: "+err.Error()), err)
 		}
+		// A backend that cannot read a stopped bottle (smolvm boots it
+		// again, agent and all) is snapshotted running; a failure there
+		// still leaves the bottle running, so it rolls back too.
+		snapFail := func(err error) (*Approval, error) {
+			if stops {
+				return fail("snapshot", err)
+			}
+			return nil, errors.Join(r.rollBack(dir, in, "the snapshot failed: "+err.Error()), err)
+		}
 		if err := r.step(id, "snapshot"); err != nil {
-			return fail("snapshot", err)
+			return snapFail(err)
 		}
 		if md.Spec != nil && md.Spec.Transcript != "" {
 			if err := snapshot(ctx, be, inst.ID, md.Spec.Transcript, dir, state.TranscriptDir); err != nil {
-				return fail("snapshot", err)
+				return snapFail(err)
 			}
 		}
 		if md.CopyCwd && md.Spec != nil && md.Spec.CwdTarget != "" {
 			if err := snapshot(ctx, be, inst.ID, md.Spec.CwdTarget, dir, state.WorkspaceDir); err != nil {
-				return fail("snapshot", err)
+				return snapFail(err)
 			}
 		}
 		in.Step = state.StepSnapshotted

@@ -289,3 +289,39 @@ func TestWatchResumesAfterAKilledResume(t *testing.T) {
 		t.Errorf("watch: %v", err)
 	}
 }
+
+// runningReader hides the fake's StoppedReader: a backend (like smolvm)
+// that is snapshotted running.
+type runningReader struct{ backend.Backend }
+
+// TestSnapshotRunningBackend: on a backend that cannot read a stopped
+// bottle the approval snapshots it running, never stops it, and a failed
+// snapshot leaves the bottle running and the request pending.
+func TestSnapshotRunningBackend(t *testing.T) {
+	e := newEnv(t, basicHCL)
+	e.r.Backend = func(string) (backend.Backend, error) { return runningReader{e.docker}, nil }
+	e.docker.SetAgent(baseImage, blockingAgent("req-1"))
+	ch := e.applyAsync("b")
+	id := e.onlyIdentity()
+	e.pending(id, 1)
+	d := e.stateDir(id)
+	e.docker.FailOn(fake.OpCopyOut, errors.New("engine trouble"))
+	if _, err := e.r.Approve(t.Context(), id, "req-1", runner.ApproveOptions{}); err == nil {
+		t.Fatal("approve with a failing snapshot succeeded")
+	}
+	if d.HasIntent() || d.IsPreserved() || e.docker.Instance(id).State() != backend.StateRunning {
+		t.Fatalf("after a failed running snapshot: intent %v preserved %v state %v", d.HasIntent(), d.IsPreserved(), e.docker.Instance(id).State())
+	}
+	e.pending(id, 1)
+	e.docker.FailOn(fake.OpCopyOut, nil)
+	if _, err := e.r.Approve(t.Context(), id, "req-1", runner.ApproveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.docker.Calls(fake.OpStop)); n != 0 {
+		t.Errorf("%d Stop calls on a backend that is snapshotted running", n)
+	}
+	if r := wait(t, ch); r.err != nil || !r.res.Preserved {
+		t.Fatalf("session %+v, %v", r.res, r.err)
+	}
+	e.checkApproved(d, "req-1")
+}

@@ -67,6 +67,10 @@ func (b *Backend) Stop(ctx context.Context, id string) error {
 	return wrap(b.c.ContainerStop(ctx, id, container.StopOptions{Timeout: &secs}), "stop %s", id)
 }
 
+// ReadsStopped: CopyOut reads a stopped container's filesystem as it is
+// (backend.StoppedReader).
+func (b *Backend) ReadsStopped() bool { return true }
+
 // Remove force-removes the container and its network. Whatever is already
 // gone counts as removed, so Remove can finish an interrupted teardown. The
 // bottle's per-bottle image is kept (a resume needs it); Leftovers reports

@@ -96,6 +96,10 @@ func (b *Backend) Inspect(ctx context.Context, id string) (backend.Instance, err
 }
 
 // Stop kills the main process; a stopped instance is not an error.
+// ReadsStopped: CopyOut reads a stopped instance as it is, as docker does
+// (backend.StoppedReader).
+func (b *Backend) ReadsStopped() bool { return true }
+
 func (b *Backend) Stop(ctx context.Context, id string) error {
 	if err := b.begin(Call{Op: OpStop, ID: id}); err != nil {
 		return err
