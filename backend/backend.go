@@ -19,6 +19,7 @@ import (
 const (
 	Docker       = "docker"
 	Smolmachines = "smolmachines"
+	Kubernetes   = "kubernetes"
 )
 
 // Labels every backend puts on the resources it creates, so that Observe and

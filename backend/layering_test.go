@@ -9,7 +9,8 @@ import (
 // TestImportsFlowDownward enforces the layering of STYLE.md §2 on the
 // non-test imports of every package: config knows nothing of runners or
 // backends, the runner knows backends only through this package's interface,
-// backends never see HCL, and only backend/docker talks to the Docker client.
+// backends never see HCL, only backend/docker talks to the Docker client, and
+// only backend/kubernetes to Kubernetes (client-go).
 func TestImportsFlowDownward(t *testing.T) {
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, "github.com/bottle-dev/bottle/...").Output()
 	if err != nil {
@@ -21,9 +22,10 @@ func TestImportsFlowDownward(t *testing.T) {
 		forbidden []string
 	}{
 		{mod + "config", []string{mod + "runner", mod + "backend", mod + "cmd", "github.com/docker/", "github.com/fsnotify/"}},
-		{mod + "runner", []string{mod + "cmd", mod + "backend/docker", mod + "backend/smolvm", mod + "backend/fake", "github.com/docker/docker/client"}},
+		{mod + "runner", []string{mod + "cmd", mod + "backend/docker", mod + "backend/smolvm", mod + "backend/kubernetes", mod + "backend/fake", "github.com/docker/docker/client", "k8s.io/"}},
 		{mod + "backend", []string{mod + "config", mod + "runner", mod + "cmd", "github.com/hashicorp/hcl", "github.com/zclconf/go-cty"}},
 		{mod + "backend/smolvm", []string{mod + "backend/docker", "github.com/docker/"}},
+		{mod + "backend/kubernetes", []string{mod + "backend/docker", mod + "backend/smolvm", "github.com/docker/"}},
 		{mod + "backend/buildctx", []string{"github.com/docker/docker/client"}},
 	}
 	checked := 0
@@ -33,6 +35,9 @@ func TestImportsFlowDownward(t *testing.T) {
 		for _, imp := range imports {
 			if imp == "github.com/docker/docker/client" && pkg != mod+"backend/docker" {
 				t.Errorf("%s imports the Docker client; only backend/docker may", pkg)
+			}
+			if strings.HasPrefix(imp, "k8s.io/") && pkg != mod+"backend/kubernetes" {
+				t.Errorf("%s imports %s; only backend/kubernetes may use the Kubernetes client", pkg, imp)
 			}
 		}
 		for _, r := range rules {

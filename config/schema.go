@@ -64,10 +64,12 @@ var bottleSchema = &hcl.BodySchema{
 		{Name: "backend"},
 		{Name: "network"},
 		{Name: "env"},
+		{Name: "registry"},
 	},
 	Blocks: append([]hcl.BlockHeaderSchema{
 		{Type: blockCwd},
 		{Type: blockResources},
+		{Type: blockKubernetes},
 	}, containmentBlocks(true)...),
 }
 
@@ -161,8 +163,8 @@ func appendContent(diags hcl.Diagnostics, body hcl.Body, schema *hcl.BodySchema)
 func (b *rawBottle) nested() hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, block := range b.content.Blocks {
-		if isContainmentBlock(block.Type) {
-			continue // decoded by decodeContainment
+		if isContainmentBlock(block.Type) || block.Type == blockKubernetes {
+			continue // decoded by decodeContainment, decodeKubernetes
 		}
 		rb := &rawBlock{block: block, rng: blockRange(block)}
 		slot, schema := &b.cwd, cwdSchema

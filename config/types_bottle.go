@@ -45,6 +45,13 @@ type Bottle struct {
 	// (types_egress.go).
 	Containment
 
+	// Kubernetes is the kubernetes block (nil when absent); Registry is
+	// where images built for a kubernetes bottle are pushed ("" when
+	// unset: BOTTLE_KUBE_REGISTRY).
+	Kubernetes    *Kubernetes
+	Registry      string
+	RegistryRange hcl.Range
+
 	// BackendRange is the backend argument, or the block header when the
 	// backend is not set in the block.
 	DeclRange, AgentRange, BackendRange, CPUsRange, MemoryRange hcl.Range
@@ -133,6 +140,7 @@ func (l *loader) decodeBottle(rb *rawBottle) (*Bottle, hcl.Diagnostics) {
 		diags = append(diags, l.decodeResources(rb.resources, b)...)
 	}
 	diags = append(diags, l.bottleContainment(rb, b)...)
+	diags = append(diags, l.decodeKubernetes(rb, b)...)
 	return b, diags
 }
 

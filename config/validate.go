@@ -70,15 +70,17 @@ func (l *loader) validateBottle(b *Bottle) hcl.Diagnostics {
 			Subject: subject.Ptr(), Context: b.rng.Ptr(),
 		})
 	}
-	if b.Backend != BackendDocker && b.Backend != BackendSmolmachines {
-		detail := fmt.Sprintf("%q is not a backend.%s Use %q or %q.", b.Backend,
-			didYouMean(b.Backend, []string{BackendDocker, BackendSmolmachines}), BackendDocker, BackendSmolmachines)
+	if b.Backend != BackendDocker && b.Backend != BackendSmolmachines && b.Backend != BackendKubernetes {
+		known := []string{BackendDocker, BackendSmolmachines, BackendKubernetes}
+		detail := fmt.Sprintf("%q is not a backend.%s Use %q, %q or %q.", b.Backend,
+			didYouMean(b.Backend, known), BackendDocker, BackendSmolmachines, BackendKubernetes)
 		if b.BackendFromEnv {
-			detail = fmt.Sprintf("%s is %q, and this bottle sets no backend of its own.%s Set %s to %q or %q, or set backend in the block.",
-				BackendEnv, b.Backend, didYouMean(b.Backend, []string{BackendDocker, BackendSmolmachines}), BackendEnv, BackendDocker, BackendSmolmachines)
+			detail = fmt.Sprintf("%s is %q, and this bottle sets no backend of its own.%s Set %s to %q, %q or %q, or set backend in the block.",
+				BackendEnv, b.Backend, didYouMean(b.Backend, known), BackendEnv, BackendDocker, BackendSmolmachines, BackendKubernetes)
 		}
 		add("Unsupported backend", detail, b.BackendRange)
 	}
+	diags = append(diags, validateKubernetes(b)...)
 	if b.CPUsRange != (hcl.Range{}) && (b.CPUs <= 0 || math.IsInf(b.CPUs, 0)) {
 		add("Invalid CPU count",
 			"cpus must be a positive number, such as 2 or 0.5. Remove it to leave the CPU count to the backend.",

@@ -79,7 +79,7 @@ type session struct {
 
 // Apply launches a new bottle of opts.Bottle under a freshly minted identity.
 func (r *Runner) Apply(ctx context.Context, opts LaunchOptions) (*LaunchResult, error) {
-	be, err := r.backend(opts.Bottle.Backend)
+	be, err := r.backend(backendName(opts.Bottle))
 	if err != nil {
 		return nil, withRange(err, opts.Bottle.BackendRange)
 	}

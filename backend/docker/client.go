@@ -31,6 +31,8 @@ type APIClient interface {
 	ImageList(ctx context.Context, opts image.ListOptions) ([]image.Summary, error)
 	ImageRemove(ctx context.Context, ref string, opts image.RemoveOptions) ([]image.DeleteResponse, error)
 	ImageSave(ctx context.Context, refs []string, opts ...client.ImageSaveOption) (io.ReadCloser, error)
+	ImageTag(ctx context.Context, source, target string) error
+	ImagePush(ctx context.Context, ref string, opts image.PushOptions) (io.ReadCloser, error)
 
 	NetworkCreate(ctx context.Context, name string, opts network.CreateOptions) (network.CreateResponse, error)
 	NetworkInspect(ctx context.Context, name string, opts network.InspectOptions) (network.Inspect, error)

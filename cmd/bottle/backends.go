@@ -8,6 +8,7 @@ import (
 
 	"github.com/bottle-dev/bottle/backend"
 	"github.com/bottle-dev/bottle/backend/docker"
+	"github.com/bottle-dev/bottle/backend/kubernetes"
 	"github.com/bottle-dev/bottle/backend/smolvm"
 	"github.com/bottle-dev/bottle/runner/state"
 )
@@ -19,6 +20,7 @@ type backends struct {
 	mu     sync.Mutex
 	docker *docker.Backend
 	smol   *smolvm.Backend
+	kube   map[string]*kubernetes.Backend // by locator
 }
 
 func newBackends(getenv func(string) string) *backends {
@@ -28,6 +30,12 @@ func newBackends(getenv func(string) string) *backends {
 func (b *backends) get(name string) (backend.Backend, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if opts, ok, err := kubernetes.ParseLocator(name); ok {
+		if err != nil {
+			return nil, fmt.Errorf("backend %q: %w", name, err)
+		}
+		return b.kubeLocked(name, opts)
+	}
 	switch name {
 	case backend.Docker, "":
 		return b.dockerLocked()
@@ -50,7 +58,7 @@ func (b *backends) get(name string) (backend.Backend, error) {
 		}
 		return b.smol, nil
 	}
-	return nil, fmt.Errorf("unknown backend %q: use %q or %q", name, backend.Docker, backend.Smolmachines)
+	return nil, fmt.Errorf("unknown backend %q: use %q, %q or %q", name, backend.Docker, backend.Smolmachines, backend.Kubernetes)
 }
 
 func (b *backends) dockerLocked() (*docker.Backend, error) {
@@ -70,4 +78,37 @@ func (b *backends) dockerLocked() (*docker.Backend, error) {
 		b.docker = d
 	}
 	return b.docker, nil
+}
+
+// kubeLocked builds the kubernetes backend a locator names. What the
+// locator leaves open comes from the environment that scripts/kube-up
+// prints (or a user sets for their own cluster): KUBECONFIG and
+// BOTTLE_KUBE_CONTEXT pick the cluster, BOTTLE_KUBE_NAMESPACE the
+// namespace, BOTTLE_KUBE_REGISTRY where built images are pushed. Images
+// are built by the local Docker engine, when there is one.
+func (b *backends) kubeLocked(name string, opts kubernetes.Options) (*kubernetes.Backend, error) {
+	if k, ok := b.kube[name]; ok {
+		return k, nil
+	}
+	opts.Kubeconfig = b.getenv("KUBECONFIG")
+	for _, f := range []struct {
+		field *string
+		env   string
+	}{{&opts.Context, "BOTTLE_KUBE_CONTEXT"}, {&opts.Namespace, "BOTTLE_KUBE_NAMESPACE"}, {&opts.Registry, "BOTTLE_KUBE_REGISTRY"}} {
+		if *f.field == "" {
+			*f.field = b.getenv(f.env)
+		}
+	}
+	if d, err := b.dockerLocked(); err == nil {
+		opts.Images = d
+	}
+	k, err := kubernetes.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	if b.kube == nil {
+		b.kube = map[string]*kubernetes.Backend{}
+	}
+	b.kube[name] = k
+	return k, nil
 }

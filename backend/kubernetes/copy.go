@@ -1,0 +1,123 @@
+package kubernetes
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/bottle-dev/bottle/backend"
+	"github.com/bottle-dev/bottle/backend/buildctx"
+)
+
+// CopyIn extracts the tar stream r at dst inside the bottle (tar over exec
+// in the agent's container, as the container's user), creating dst when
+// missing.
+func (b *Backend) CopyIn(ctx context.Context, id, dst string, r io.Reader) error {
+	if !path.IsAbs(dst) {
+		return fmt.Errorf("copy into %s: destination %q is not absolute", id, dst)
+	}
+	if _, err := b.pod(ctx, id); err != nil {
+		return err
+	}
+	return b.copyIn(ctx, id, agentContainer, dst, r)
+}
+
+func (b *Backend) copyIn(ctx context.Context, id, container, dst string, r io.Reader) error {
+	var stderr limitedBuffer
+	code, err := b.exec(ctx, id, container, []string{"/bin/sh", "-c", copyInSh, "bottle-copy-in", dst}, streams{stdin: r, stderr: &stderr})
+	if err != nil {
+		return fmt.Errorf("copy into %s:%s: %w", id, dst, err)
+	}
+	if code != 0 {
+		return fmt.Errorf("copy into %s:%s: tar exited %d: %s", id, dst, code, strings.TrimSpace(stderr.String()))
+	}
+	return nil
+}
+
+// CopyOut writes a tar stream of the directory src inside the bottle to w,
+// entries relative to src and no entry for src itself. The agent's
+// container outlives the agent, so a stopped bottle can be copied from. A
+// missing src wraps ErrNotFound.
+func (b *Backend) CopyOut(ctx context.Context, id, src string, w io.Writer) error {
+	if !path.IsAbs(src) {
+		return fmt.Errorf("copy from %s: source %q is not absolute", id, src)
+	}
+	if _, err := b.pod(ctx, id); err != nil {
+		return err
+	}
+	pr, pw := io.Pipe()
+	tw := tar.NewWriter(w)
+	relayed := make(chan error, 1)
+	go func() {
+		err := relativeTar(pr, tw)
+		_, _ = io.Copy(io.Discard, pr) // let the stream finish
+		relayed <- err
+	}()
+	var stderr limitedBuffer
+	code, err := b.exec(ctx, id, agentContainer, []string{"/bin/sh", "-c", copyOutSh, "bottle-copy-out", src}, streams{stdout: pw, stderr: &stderr})
+	pw.Close()
+	terr := <-relayed
+	switch {
+	case err != nil:
+		return fmt.Errorf("copy from %s:%s: %w", id, src, err)
+	case code == 44:
+		return fmt.Errorf("copy from %s:%s: %w", id, src, backend.ErrNotFound)
+	case code != 0:
+		return fmt.Errorf("copy from %s:%s: tar exited %d: %s", id, src, code, strings.TrimSpace(stderr.String()))
+	case terr != nil:
+		return fmt.Errorf("copy from %s:%s: %w", id, src, terr)
+	}
+	return tw.Close()
+}
+
+// relativeTar copies the entries of the tar stream r to tw, dropping the
+// root entry "./" and the "./" prefix of every other name.
+func relativeTar(r io.Reader, tw *tar.Writer) error {
+	tr := tar.NewReader(r)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read the bottle's tar: %w", err)
+		}
+		name := strings.TrimPrefix(hdr.Name, "./")
+		if name == "" || name == "." {
+			continue
+		}
+		hdr.Name = name
+		if hdr.Typeflag == tar.TypeLink {
+			hdr.Linkname = strings.TrimPrefix(hdr.Linkname, "./")
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if _, err := io.Copy(tw, tr); err != nil {
+			return err
+		}
+	}
+}
+
+// fillMounts copies each mount's host directory into its volume, through
+// the status container, which sees every volume read-write (the agent may
+// see it read-only). A Pod on a cluster cannot bind-mount the host that
+// runs bottle, so a mount is a copy taken at Create.
+func (b *Backend) fillMounts(ctx context.Context, p *corev1.Pod) error {
+	for i, m := range mountsOf(p) {
+		pr, pw := io.Pipe()
+		go func() { pw.CloseWithError(buildctx.Tar(ctx, m.Source, nil, pw)) }()
+		err := b.copyIn(ctx, p.Name, statusContainer, mountDir(i), pr)
+		pr.Close()
+		if err != nil {
+			return fmt.Errorf("mount %s at %s: %w", m.Source, m.Target, err)
+		}
+	}
+	return nil
+}
