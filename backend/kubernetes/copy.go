@@ -17,20 +17,24 @@ import (
 
 // CopyIn extracts the tar stream r at dst inside the bottle (tar over exec
 // in the agent's container, as the container's user), creating dst when
-// missing.
-func (b *Backend) CopyIn(ctx context.Context, id, dst string, r io.Reader) error {
+// missing; with an owner, dst and the parents it created belong to it.
+func (b *Backend) CopyIn(ctx context.Context, id, dst string, r io.Reader, owner *backend.Owner) error {
 	if !path.IsAbs(dst) {
 		return fmt.Errorf("copy into %s: destination %q is not absolute", id, dst)
 	}
 	if _, err := b.pod(ctx, id); err != nil {
 		return err
 	}
-	return b.copyIn(ctx, id, agentContainer, dst, r)
+	return b.copyIn(ctx, id, agentContainer, path.Clean(dst), r, owner)
 }
 
-func (b *Backend) copyIn(ctx context.Context, id, container, dst string, r io.Reader) error {
+func (b *Backend) copyIn(ctx context.Context, id, container, dst string, r io.Reader, owner *backend.Owner) error {
+	o := ""
+	if owner != nil {
+		o = fmt.Sprintf("%d:%d", owner.UID, owner.GID)
+	}
 	var stderr limitedBuffer
-	code, err := b.exec(ctx, id, container, []string{"/bin/sh", "-c", copyInSh, "bottle-copy-in", dst}, streams{stdin: r, stderr: &stderr})
+	code, err := b.exec(ctx, id, container, []string{"/bin/sh", "-c", copyInSh, "bottle-copy-in", dst, o}, streams{stdin: r, stderr: &stderr})
 	if err != nil {
 		return fmt.Errorf("copy into %s:%s: %w", id, dst, err)
 	}
@@ -113,7 +117,7 @@ func (b *Backend) fillMounts(ctx context.Context, p *corev1.Pod) error {
 	for i, m := range mountsOf(p) {
 		pr, pw := io.Pipe()
 		go func() { pw.CloseWithError(buildctx.Tar(ctx, m.Source, nil, pw)) }()
-		err := b.copyIn(ctx, p.Name, statusContainer, mountDir(i), pr)
+		err := b.copyIn(ctx, p.Name, statusContainer, mountDir(i), pr, nil)
 		pr.Close()
 		if err != nil {
 			return fmt.Errorf("mount %s at %s: %w", m.Source, m.Target, err)

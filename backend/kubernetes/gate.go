@@ -59,7 +59,15 @@ exec env "$@"`
 
 // Trees move as tar streams over exec.
 const (
-	copyInSh = `mkdir -p "$1" && tar -xf - -C "$1"`
+	// copyInSh extracts at $1; with an owner $2 (UID:GID) it gives $1 and
+	// the parents it had to create to that owner, as the contract asks.
+	copyInSh = `d=$1 o=$2 e=$1
+while [ ! -e "$e" ]; do e=$(dirname "$e"); done
+mkdir -p "$d" && tar -xf - -C "$d" || exit $?
+[ -n "$o" ] || exit 0
+chown "$o" "$d" || exit $?
+p=$(dirname "$d")
+while [ "$p" != "$e" ] && [ "$p" != / ]; do chown "$o" "$p" || exit $?; p=$(dirname "$p"); done`
 	// copyOutSh exits 44 for a missing directory, told apart from tar
 	// failing.
 	copyOutSh = `[ -d "$1" ] || { echo "no such directory: $1" >&2; exit 44; }; tar -C "$1" -cf - .`

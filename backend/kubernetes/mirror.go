@@ -196,7 +196,7 @@ func (m *mirror) push(ctx context.Context, mt backend.Mount, inPod map[string]bo
 	if err := tw.Close(); err != nil {
 		return err
 	}
-	return m.b.copyIn(ctx, m.id, agentContainer, mt.Target, &buf)
+	return m.b.copyIn(ctx, m.id, agentContainer, mt.Target, &buf, nil)
 }
 
 // limitedWriter fails once more than n bytes were written.
