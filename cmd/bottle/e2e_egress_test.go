@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -16,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
@@ -114,7 +116,9 @@ func (e *e2e) removeBuiltImages() {
 			return
 		}
 		defer c.Close()
-		ctx := e.t.Context()
+		// t.Context is done by the time cleanups run.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
 		for _, b := range plan.Bottles {
 			_, _ = c.ImageRemove(ctx, b.Image.Tag, image.RemoveOptions{PruneChildren: true})
 		}

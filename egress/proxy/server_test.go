@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -82,7 +84,7 @@ func (u *upstream) seen() []string {
 	return append([]string(nil), u.auth...)
 }
 
-func client(t *testing.T, proxyURL string) *http.Client {
+func client(t testing.TB, proxyURL string) *http.Client {
 	pu, err := url.Parse(proxyURL)
 	if err != nil {
 		t.Fatal(err)
@@ -226,5 +228,29 @@ func TestReadPolicyFailsClosed(t *testing.T) {
 	var out bytes.Buffer
 	if code := Main(context.Background(), nil, strings.NewReader(""), &out, &out); code == 0 {
 		t.Error("Main without a policy exited 0")
+	}
+}
+
+// tunnelDialer dials every address through a CONNECT to the proxy at
+// proxyURL.
+func tunnelDialer(proxyURL string) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		c, err := d.DialContext(ctx, "tcp", strings.TrimPrefix(proxyURL, "http://"))
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", addr, addr)
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		if resp.StatusCode != http.StatusOK {
+			c.Close()
+			return nil, fmt.Errorf("CONNECT %s: %s", addr, resp.Status)
+		}
+		return c, nil
 	}
 }
