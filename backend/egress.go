@@ -5,7 +5,7 @@ import (
 	"io"
 	"strconv"
 
-	"github.com/bottle-dev/bottle/egress"
+	"github.com/bottle-dev/bottle/backend/egress"
 )
 
 // ProxyPort is the port the egress proxy of a bottle listens on.

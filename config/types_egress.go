@@ -9,7 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/bottle-dev/bottle/egress"
+	"github.com/bottle-dev/bottle/backend/egress"
 )
 
 // Blocks of containment (DESIGN.md, "Containment"): in agent and bottle

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/bottle-dev/bottle/backend"
-	"github.com/bottle-dev/bottle/egress"
+	"github.com/bottle-dev/bottle/backend/egress"
 	"github.com/bottle-dev/bottle/runner/state"
 )
 

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/bottle-dev/bottle/backend"
-	"github.com/bottle-dev/bottle/egress/proxy"
+	"github.com/bottle-dev/bottle/backend/egress/proxy"
 	"github.com/bottle-dev/bottle/runner/state"
 )
 

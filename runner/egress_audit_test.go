@@ -7,9 +7,9 @@ import (
 	"testing"
 
 	"github.com/bottle-dev/bottle/backend"
+	"github.com/bottle-dev/bottle/backend/egress"
+	"github.com/bottle-dev/bottle/backend/egress/proxy"
 	"github.com/bottle-dev/bottle/backend/fake"
-	"github.com/bottle-dev/bottle/egress"
-	"github.com/bottle-dev/bottle/egress/proxy"
 	"github.com/bottle-dev/bottle/runner/state"
 )
 

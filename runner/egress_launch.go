@@ -4,8 +4,8 @@ import (
 	"fmt"
 
 	"github.com/bottle-dev/bottle/backend"
+	"github.com/bottle-dev/bottle/backend/egress"
 	"github.com/bottle-dev/bottle/config"
-	"github.com/bottle-dev/bottle/egress"
 )
 
 // hasPolicy reports whether a bottle's network is an allowlist: an egress

@@ -17,7 +17,7 @@ import (
 	"github.com/docker/docker/pkg/stdcopy"
 
 	"github.com/bottle-dev/bottle/backend"
-	"github.com/bottle-dev/bottle/egress"
+	"github.com/bottle-dev/bottle/backend/egress"
 )
 
 // proxyReadyTimeout bounds how long a launch waits for its proxy to take

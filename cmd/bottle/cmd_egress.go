@@ -12,8 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bottle-dev/bottle/backend/docker"
+	"github.com/bottle-dev/bottle/backend/egress/proxy"
 	"github.com/bottle-dev/bottle/cmd/bottle/internal/termsafe"
-	"github.com/bottle-dev/bottle/egress/proxy"
 	"github.com/bottle-dev/bottle/runner"
 	"github.com/bottle-dev/bottle/runner/state"
 )

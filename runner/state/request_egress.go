@@ -7,7 +7,7 @@ import (
 	"os"
 	"slices"
 
-	"github.com/bottle-dev/bottle/egress"
+	"github.com/bottle-dev/bottle/backend/egress"
 )
 
 // RequestKindEgress is a request to reach more hosts: approving it grants

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bottle-dev/bottle/egress"
+	"github.com/bottle-dev/bottle/backend/egress"
 )
 
 func TestParseEgressRequest(t *testing.T) {

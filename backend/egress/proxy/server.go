@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/bottle-dev/bottle/egress"
+	"github.com/bottle-dev/bottle/backend/egress"
 )
 
 // Server enforces one bottle's policy. Its zero value is not usable: make

@@ -16,7 +16,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/bottle-dev/bottle/egress"
+	"github.com/bottle-dev/bottle/backend/egress"
 )
 
 // syncBuffer is a bytes.Buffer safe for the proxy's goroutines.

@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/bottle-dev/bottle/egress"
+	"github.com/bottle-dev/bottle/backend/egress"
 )
 
 // ControlAddr is where a proxy takes live grants: its own loopback, which
