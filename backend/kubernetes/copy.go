@@ -3,7 +3,6 @@ package kubernetes
 import (
 	"archive/tar"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -59,7 +58,7 @@ func (b *Backend) CopyOut(ctx context.Context, id, src string, w io.Writer) erro
 	tw := tar.NewWriter(w)
 	relayed := make(chan error, 1)
 	go func() {
-		err := relativeTar(pr, tw)
+		err := buildctx.Relative(pr, tw)
 		_, _ = io.Copy(io.Discard, pr) // let the stream finish
 		relayed <- err
 	}()
@@ -78,35 +77,6 @@ func (b *Backend) CopyOut(ctx context.Context, id, src string, w io.Writer) erro
 		return fmt.Errorf("copy from %s:%s: %w", id, src, terr)
 	}
 	return tw.Close()
-}
-
-// relativeTar copies the entries of the tar stream r to tw, dropping the
-// root entry "./" and the "./" prefix of every other name.
-func relativeTar(r io.Reader, tw *tar.Writer) error {
-	tr := tar.NewReader(r)
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read the bottle's tar: %w", err)
-		}
-		name := strings.TrimPrefix(hdr.Name, "./")
-		if name == "" || name == "." {
-			continue
-		}
-		hdr.Name = name
-		if hdr.Typeflag == tar.TypeLink {
-			hdr.Linkname = strings.TrimPrefix(hdr.Linkname, "./")
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		if _, err := io.Copy(tw, tr); err != nil {
-			return err
-		}
-	}
 }
 
 // fillMounts copies each mount's host directory into its volume, through

@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"io"
 	"path"
-	"strings"
 	"time"
 
 	"github.com/bottle-dev/bottle/backend"
+	"github.com/bottle-dev/bottle/backend/buildctx"
 )
 
 // Trees move as tar streams through exec (smolvm's cp copies single files).
@@ -69,7 +69,7 @@ func (b *Backend) CopyOut(ctx context.Context, id, src string, w io.Writer) erro
 		tw := tar.NewWriter(w)
 		relayed := make(chan error, 1)
 		go func() {
-			err := relativeTar(pr, tw)
+			err := buildctx.Relative(pr, tw)
 			io.Copy(io.Discard, pr) //nolint:errcheck // let smolvm finish writing
 			relayed <- err
 		}()
@@ -90,35 +90,6 @@ func (b *Backend) CopyOut(ctx context.Context, id, src string, w io.Writer) erro
 		}
 		return tw.Close()
 	})
-}
-
-// relativeTar copies the entries of the tar stream r to tw, dropping the
-// root entry "./" and the "./" prefix of every other name.
-func relativeTar(r io.Reader, tw *tar.Writer) error {
-	tr := tar.NewReader(r)
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read guest tar: %w", err)
-		}
-		name := strings.TrimPrefix(hdr.Name, "./")
-		if name == "" || name == "." {
-			continue
-		}
-		hdr.Name = name
-		if hdr.Typeflag == tar.TypeLink {
-			hdr.Linkname = strings.TrimPrefix(hdr.Linkname, "./")
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		if _, err := io.Copy(tw, tr); err != nil {
-			return err
-		}
-	}
 }
 
 // withRunning runs fn with the machine running. The guest's files can only
