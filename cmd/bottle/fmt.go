@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 
 	"github.com/rogpeppe/go-internal/diff"
 	"github.com/spf13/cobra"
@@ -15,87 +14,6 @@ import (
 	"github.com/bottle-dev/bottle/config"
 	"github.com/bottle-dev/bottle/runner/state"
 )
-
-func (a *app) versionCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print bottle's version",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintf(a.Out, "bottle %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-			return nil
-		},
-	}
-}
-
-func (a *app) initCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "init",
-		Short: "Write a starter bottle.hcl in the current folder",
-		Long:  "Write a starter bottle.hcl in the current folder. An existing bottle.hcl is never overwritten.",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			const name = "bottle.hcl"
-			f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-			if errors.Is(err, fs.ErrExist) {
-				return fmt.Errorf("%s already exists; bottle init never overwrites it (remove it first to start over)", name)
-			}
-			if err != nil {
-				return fmt.Errorf("write %s: %w", name, err)
-			}
-			_, werr := f.Write(config.Starter())
-			if cerr := f.Close(); werr == nil {
-				werr = cerr
-			}
-			if werr != nil {
-				return fmt.Errorf("write %s: %w", name, werr)
-			}
-			fmt.Fprintf(a.Out, "Wrote %s. Next: bottle validate, then bottle plan.\n", name)
-			return nil
-		},
-	}
-}
-
-func (a *app) validateCommand() *cobra.Command {
-	// As terraform validate: a variable without a value is unknown, and
-	// only what can be checked without it is.
-	cf := configFlags{unset: config.UnsetUnknown}
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "validate",
-		Short: "Check bottle.hcl for errors",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !asJSON {
-				if _, _, err := a.load(&cf); err != nil {
-					return err
-				}
-				fmt.Fprintln(a.Out, "Success! The configuration is valid.")
-				return nil
-			}
-			vars, err := cf.varMap()
-			if err != nil {
-				return err
-			}
-			_, diags := config.Load(cf.file, cf.options(a, vars))
-			out := map[string]any{
-				"format_version": "1", "valid": !diags.HasErrors(),
-				"error_count": len(diags.Errs()), "warning_count": len(diags) - len(diags.Errs()),
-				"diagnostics": toJSONDiagnostics(diags),
-			}
-			if err := writeJSON(a.Out, out); err != nil {
-				return err
-			}
-			if diags.HasErrors() {
-				return exitCodeError{exitError}
-			}
-			return nil
-		},
-	}
-	cf.register(cmd)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON document")
-	return cmd
-}
 
 func (a *app) fmtCommand() *cobra.Command {
 	var check, diff, recursive bool
@@ -155,8 +73,6 @@ syntax errors are reported and left untouched.`,
 	cmd.Flags().BoolVarP(&recursive, "recursive", "r", false, "also format *.hcl files in subfolders")
 	return cmd
 }
-
-var errReported = errors.New("reported")
 
 func (a *app) fmtFile(path string, check, showDiff bool) (bool, error) {
 	src, err := os.ReadFile(path)
