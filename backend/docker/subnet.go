@@ -58,17 +58,21 @@ func (b *Backend) subnetPool() netip.Prefix {
 // pool. Where to start looking is a hash of the name, so concurrent
 // launches rarely want the same subnet; when one loses that race (the
 // engine refuses an overlapping pool), it looks again and takes the next
-// free one. The loss is told from the engine's subnets, never from its
-// message text.
+// free one. The engine reserves a pool before the network it is for shows
+// in its list, so a refusal whose cause the list does not show yet is
+// treated as such a loss too: the refused subnet is avoided and the next
+// free one tried, up to subnetAttempts; the engine's message text is never
+// read.
 func (b *Backend) createNetwork(ctx context.Context, name string, opts network.CreateOptions) error {
 	pool := b.subnetPool()
 	var lastErr error
+	var refused []netip.Prefix
 	for range subnetAttempts {
 		used, err := b.usedSubnets(ctx)
 		if err != nil {
 			return err
 		}
-		sub, ok := freeSubnet(pool, name, used.subnets)
+		sub, ok := freeSubnet(pool, name, append(used.subnets, refused...))
 		if !ok {
 			return fmt.Errorf("create network %s: no free /%d subnet left in the subnet pool %s (%d networks use it): "+
 				"remove the bottles you no longer need (bottle destroy, bottle gc) or set %s to a larger IPv4 range",
@@ -81,11 +85,11 @@ func (b *Backend) createNetwork(ctx context.Context, name string, opts network.C
 		}
 		lastErr = wrap(err, "create network %s (subnet %s)", name, sub)
 		now, lerr := b.usedSubnets(ctx)
-		if lerr != nil || now.names[name] || !overlapsAny(sub, now.subnets) {
-			// The name is taken (the caller adopts or reports it), or the
-			// engine refused for a reason of its own.
+		if lerr != nil || now.names[name] {
+			// The name is taken: the caller adopts or reports it.
 			return lastErr
 		}
+		refused = append(refused, sub)
 	}
 	return lastErr
 }
