@@ -268,35 +268,6 @@ func (b *Backend) release(ctx context.Context, id, how string) error {
 	return nil
 }
 
-// Wait blocks until the agent ends and returns its exit code. While it
-// waits it mirrors the bottle's read-write mounts (the queue) with the host,
-// and copies them back once more at the end.
-func (b *Backend) Wait(ctx context.Context, id string) (int, error) {
-	p, err := b.pod(ctx, id)
-	if err != nil {
-		return 0, err
-	}
-	m := newMirror(b, id, mountsOf(p))
-	mctx, stopMirror := context.WithCancel(ctx)
-	defer stopMirror()
-	if st, _ := stateOf(p); st == backend.StateRunning {
-		go m.run(mctx)
-	}
-	p, err = b.waitPod(ctx, p, func(p *corev1.Pod) (bool, error) {
-		st, _ := stateOf(p)
-		return st == backend.StateExited, nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("wait for %s: %w", id, err)
-	}
-	stopMirror()
-	if err := m.finish(ctx, p); err != nil {
-		return 0, fmt.Errorf("wait for %s: copy the read-write mounts back: %w", id, err)
-	}
-	_, code := stateOf(p)
-	return code, nil
-}
-
 // Stop stops the agent (SIGTERM, then SIGKILL after 10 s). The Pod stays,
 // so that files can be copied out; Remove deletes it.
 func (b *Backend) Stop(ctx context.Context, id string) error {
