@@ -59,13 +59,19 @@ exec env "$@"`
 
 // Trees move as tar streams over exec.
 const (
-	// copyInSh extracts at $1; with an owner $2 (UID:GID) it gives $1 and
-	// the parents it had to create to that owner, as the contract asks.
+	// copyInSh extracts at $1. With an owner $2 (UID:GID) it gives $1 and
+	// the parents it had to create to that owner; without one, the folders
+	// it had to create take the owner of their nearest existing ancestor
+	// ($e), as the engine's own copy does. Nothing above $e changes.
 	copyInSh = `d=$1 o=$2 e=$1
 while [ ! -e "$e" ]; do e=$(dirname "$e"); done
 mkdir -p "$d" && tar -xf - -C "$d" || exit $?
-[ -n "$o" ] || exit 0
+if [ -z "$o" ]; then
+  [ "$e" != "$d" ] || exit 0
+  o=$(stat -c %u:%g "$e") || exit $?
+fi
 chown "$o" "$d" || exit $?
+[ "$e" != "$d" ] || exit 0
 p=$(dirname "$d")
 while [ "$p" != "$e" ] && [ "$p" != / ]; do chown "$o" "$p" || exit $?; p=$(dirname "$p"); done`
 	// copyOutSh exits 44 for a missing directory, told apart from tar
