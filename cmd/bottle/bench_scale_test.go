@@ -182,18 +182,7 @@ func BenchmarkLaunchBuiltCwd(b *testing.B) {
 		teardown()
 	}
 	builds = 0
-	got := make([]samples, len(arms))
-	i := 0
-	for b.Loop() {
-		for _, k := range order(i, len(arms)) {
-			d, teardown := arms[k](i)
-			b.StopTimer()
-			teardown()
-			b.StartTimer()
-			got[k] = append(got[k], d)
-		}
-		i++
-	}
+	got := loopArms(b, arms)
 	report(b, names, got)
 	b.ReportMetric(ratioOf(got[0], got[2]), "ratio-vs-init-mounts")
 	b.ReportMetric(float64(builds), "builds")

@@ -331,6 +331,22 @@ func report(b *testing.B, names []string, arms []samples) {
 	b.ReportMetric(0, "ns/op")
 }
 
+// loopArms times the arms in turn, in a rotating order, once per b.Loop
+// iteration; each arm's teardown runs off the clock.
+func loopArms(b *testing.B, arms []func(i int) (time.Duration, func())) []samples {
+	got := make([]samples, len(arms))
+	for i := 0; b.Loop(); i++ {
+		for _, k := range order(i, len(arms)) {
+			d, teardown := arms[k](i)
+			b.StopTimer()
+			teardown()
+			b.StartTimer()
+			got[k] = append(got[k], d)
+		}
+	}
+	return got
+}
+
 // order returns the arm indices for iteration i: a rotation, so every arm
 // runs in every position equally often.
 func order(i, arms int) []int {
@@ -412,18 +428,7 @@ func BenchmarkLaunch(b *testing.B) {
 		_, teardown := arm(-1 - k)
 		teardown()
 	}
-	got := make([]samples, len(arms))
-	i := 0
-	for b.Loop() {
-		for _, k := range order(i, len(arms)) {
-			d, teardown := arms[k](i)
-			b.StopTimer()
-			teardown()
-			b.StartTimer()
-			got[k] = append(got[k], d)
-		}
-		i++
-	}
+	got := loopArms(b, arms)
 	report(b, names, got)
 	b.ReportMetric(ratioOf(got[0], got[2]), "ratio-vs-net-init")
 	b.ReportMetric(ratioOf(got[3], got[1]), "ratio-sharednet-vs-run")
@@ -598,18 +603,7 @@ func BenchmarkCwdCopy(b *testing.B) {
 				return d, func() { bn.stop(dir, id) }
 			},
 		}
-		got := make([]samples, len(arms))
-		i := 0
-		for b.Loop() {
-			for _, k := range order(i, len(arms)) {
-				d, teardown := arms[k](i)
-				b.StopTimer()
-				teardown()
-				b.StartTimer()
-				got[k] = append(got[k], d)
-			}
-			i++
-		}
+		got := loopArms(b, arms)
 		report(b, []string{"bottle-changed", "docker-create-cp-start", "bottle-unchanged", "bottle-nocwd"}, got)
 		b.ReportMetric(float64(rebuilds), "rebuilds")
 		b.ReportMetric(float64(copiesUnchanged), "copies-unchanged")
