@@ -15,6 +15,8 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/bottle-dev/bottle/runner/internal/tarwalk"
 )
 
 // Type is the kind of a tree entry.
@@ -204,20 +206,9 @@ var errSkip = errors.New("skip")
 // them.
 func walkTar(ctx context.Context, r io.Reader, lim Limits, fn func(Entry, *tar.Header, io.Reader) error) error {
 	tr := tar.NewReader(r)
-	var total int64
-	for n := 0; ; n++ {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
+	for h, err := range tarwalk.Headers(ctx, tr, tarwalk.Limits{MaxBytes: lim.MaxBytes, MaxEntries: lim.MaxEntries}, ErrTooLarge) {
 		if err != nil {
-			return fmt.Errorf("read tar: %w", err)
-		}
-		if n >= lim.MaxEntries {
-			return fmt.Errorf("more than %d entries: %w", lim.MaxEntries, ErrTooLarge)
+			return err
 		}
 		name, err := CleanName(h.Name)
 		if err != nil {
@@ -232,13 +223,6 @@ func walkTar(ctx context.Context, r io.Reader, lim Limits, fn func(Entry, *tar.H
 		case tar.TypeDir:
 			e.Type = Dir
 		case tar.TypeReg:
-			if h.Size < 0 {
-				return fmt.Errorf("entry %q has a negative size", name)
-			}
-			total += h.Size
-			if total > lim.MaxBytes {
-				return fmt.Errorf("more than %d bytes: %w", lim.MaxBytes, ErrTooLarge)
-			}
 			e.Type, e.Size, body = File, h.Size, io.LimitReader(tr, h.Size)
 		case tar.TypeSymlink:
 			if len(h.Linkname) > maxName {
@@ -256,6 +240,7 @@ func walkTar(ctx context.Context, r io.Reader, lim Limits, fn func(Entry, *tar.H
 			return err
 		}
 	}
+	return nil
 }
 
 // sortEntries sorts entries by path; of two entries with one path (a stream

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path"
 	"strings"
+
+	"github.com/bottle-dev/bottle/runner/internal/tarwalk"
 )
 
 // Limits bound what one snapshot may put on the host.
@@ -81,24 +83,13 @@ func extract(ctx context.Context, dir string, r io.Reader, lim Limits) error {
 	}
 	defer root.Close()
 	tr := tar.NewReader(r)
-	var total int64
 	// files are the regular files this stream wrote: the only targets a
 	// hard link may have, so none can reach a file outside the snapshot
 	// or one the stream never gave.
 	files := map[string]bool{}
-	for n := 0; ; n++ {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
+	for h, err := range tarwalk.Headers(ctx, tr, tarwalk.Limits{MaxBytes: lim.MaxBytes, MaxEntries: lim.MaxEntries}, ErrSnapshotTooLarge) {
 		if err != nil {
-			return fmt.Errorf("read tar: %w", err)
-		}
-		if n >= lim.MaxEntries {
-			return fmt.Errorf("more than %d entries: %w", lim.MaxEntries, ErrSnapshotTooLarge)
+			return err
 		}
 		name := cleanEntry(h.Name)
 		if name == "" {
@@ -115,10 +106,6 @@ func extract(ctx context.Context, dir string, r io.Reader, lim Limits) error {
 			}
 			delete(files, name)
 		case tar.TypeReg:
-			total += h.Size
-			if total > lim.MaxBytes {
-				return fmt.Errorf("more than %d bytes: %w", lim.MaxBytes, ErrSnapshotTooLarge)
-			}
 			if err := writeEntry(root, name, mode, tr, h.Size); err != nil {
 				return err
 			}
@@ -142,6 +129,7 @@ func extract(ctx context.Context, dir string, r io.Reader, lim Limits) error {
 			// needs, and each is a way to reach the host.
 		}
 	}
+	return nil
 }
 
 // hardLink makes name another link to target, a regular file this stream
