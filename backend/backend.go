@@ -162,7 +162,12 @@ type TermSize struct {
 	Rows, Cols uint16
 }
 
-// ExecSpec is a command run inside a running bottle, beside the agent.
+// ExecSpec is a command run inside a running instance, beside the agent.
+// No Backend method takes one: the runner never runs anything in a bottle
+// but its agent. Backends that can (all of them today) have an Exec method
+// of their own, which docker uses to ask its egress proxy, and the
+// conformance suite holds every backend's to one contract
+// (backendtest.Execer).
 type ExecSpec struct {
 	Argv    []string
 	Env     []string
@@ -221,17 +226,16 @@ type Backend interface {
 	Run(ctx context.Context, id string, io IO) (int, error)
 	// Start starts the agent detached.
 	Start(ctx context.Context, id string) error
-	// Exec runs a command inside the running instance and returns its exit code.
-	Exec(ctx context.Context, id string, spec ExecSpec) (int, error)
 	// Logs writes what the agent printed to w; with follow it keeps
 	// streaming until the agent ends or ctx is done.
 	Logs(ctx context.Context, id string, follow bool, w io.Writer) error
 	// Inspect returns the instance's current state.
 	Inspect(ctx context.Context, id string) (Instance, error)
-	// Stop stops the agent and keeps the instance, so that what it wrote
-	// can still be copied out (an approval snapshots it so); a stopped
-	// instance is not an error.
-	Stop(ctx context.Context, id string) error
+	// Halt ends the agent and keeps the instance, so that what it wrote
+	// can still be copied out (an approval snapshots it so); halting an
+	// instance whose agent has ended is not an error. It is not `bottle
+	// stop`, which tears the bottle down and keeps its state dir.
+	Halt(ctx context.Context, id string) error
 	// Remove deletes the instance and every resource created for its
 	// identity (network, per-run files). A missing instance is not an error.
 	Remove(ctx context.Context, id string) error
@@ -254,13 +258,13 @@ type NetworkPreparer interface {
 	PrepareNetwork(ctx context.Context, spec Spec) error
 }
 
-// StoppedReader is implemented by backends whose CopyOut reads a stopped
+// HaltedReader is implemented by backends whose CopyOut reads a halted
 // instance as it was left, without running anything in it (docker). An
-// approval stops such a bottle before its snapshot, so that the snapshot
+// approval halts such a bottle before its snapshot, so that the snapshot
 // sees the agent's last write whole. A backend that must boot an instance
 // again to read it (smolvm) is snapshotted running.
-type StoppedReader interface {
-	ReadsStopped() bool
+type HaltedReader interface {
+	ReadsHalted() bool
 }
 
 // Derivation asks for an image made of another plus files: see Deriver.

@@ -86,12 +86,12 @@ func (r *Runner) finishApproval(ctx context.Context, dir *state.Dir, md *state.M
 		if err == nil {
 			err = r.step(id, "stop")
 		}
-		sr, stops := be.(backend.StoppedReader)
-		stops = stops && sr.ReadsStopped()
+		sr, stops := be.(backend.HaltedReader)
+		stops = stops && sr.ReadsHalted()
 		if err == nil && stops {
 			// Stopped, not paused: the agent gets its SIGTERM and the
 			// snapshot then sees whatever it last wrote, whole.
-			err = be.Stop(ctx, inst.ID)
+			err = be.Halt(ctx, inst.ID)
 		}
 		if err != nil {
 			return nil, errors.Join(r.rollBack(dir, in, "the bottle could not be stopped: "+err.Error()), err)

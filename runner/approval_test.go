@@ -101,7 +101,7 @@ func TestApproveFaultAtEveryStep(t *testing.T) {
 // leaves the request pending or the approval recorded; the next approve
 // completes it once the engine works.
 func TestApproveBackendFaults(t *testing.T) {
-	for _, op := range []fake.Op{fake.OpStop, fake.OpCopyOut, fake.OpRemove} {
+	for _, op := range []fake.Op{fake.OpHalt, fake.OpCopyOut, fake.OpRemove} {
 		t.Run(string(op), func(t *testing.T) {
 			e := newEnv(t, basicHCL)
 			e.docker.SetAgent(baseImage, blockingAgent("req-1"))
@@ -290,12 +290,12 @@ func TestWatchResumesAfterAKilledResume(t *testing.T) {
 	}
 }
 
-// runningReader hides the fake's StoppedReader: a backend (like smolvm)
+// runningReader hides the fake's HaltedReader: a backend (like smolvm)
 // that is snapshotted running.
 type runningReader struct{ backend.Backend }
 
 // TestSnapshotRunningBackend: on a backend that cannot read a stopped
-// bottle the approval snapshots it running, never stops it, and a failed
+// bottle the approval snapshots it running, never halts it, and a failed
 // snapshot leaves the bottle running and the request pending.
 func TestSnapshotRunningBackend(t *testing.T) {
 	e := newEnv(t, basicHCL)
@@ -317,8 +317,8 @@ func TestSnapshotRunningBackend(t *testing.T) {
 	if _, err := e.r.Approve(t.Context(), id, "req-1", runner.ApproveOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(e.docker.Calls(fake.OpStop)); n != 0 {
-		t.Errorf("%d Stop calls on a backend that is snapshotted running", n)
+	if n := len(e.docker.Calls(fake.OpHalt)); n != 0 {
+		t.Errorf("%d Halt calls on a backend that is snapshotted running", n)
 	}
 	if r := wait(t, ch); r.err != nil || !r.res.Preserved {
 		t.Fatalf("session %+v, %v", r.res, r.err)

@@ -28,7 +28,7 @@ func (e *env) instance(identity, home string, st backend.State) {
 		e.t.Fatal(err)
 	}
 	if st == backend.StateExited {
-		if err := e.docker.Stop(e.t.Context(), inst.ID); err != nil {
+		if err := e.docker.Halt(e.t.Context(), inst.ID); err != nil {
 			e.t.Fatal(err)
 		}
 	}

@@ -67,7 +67,7 @@ func TestResumeKeepsVarFileValues(t *testing.T) {
 	}
 
 	// Approved by hand: preserved, a Dockerfile, the instance ended.
-	if err := e.docker.Stop(t.Context(), first.ID()); err != nil {
+	if err := e.docker.Halt(t.Context(), first.ID()); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.MarkPreserved(); err != nil {

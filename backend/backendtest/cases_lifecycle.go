@@ -40,41 +40,24 @@ func testLogsFollow(h *harness) {
 	}
 }
 
-func testExecStop(h *harness) {
+// testHalt: Halt ends a running agent within the stop timeout and keeps
+// the instance; halting it again is not an error.
+func testHalt(h *harness) {
 	inst := h.create(h.spec("sleep", "600"))
 	h.must(h.b.Start(h.ctx, inst.ID), "Start")
 	h.waitState(inst.ID, backend.StateRunning)
 
-	var out, errOut bytes.Buffer
-	code, err := h.b.Exec(h.ctx, inst.ID, backend.ExecSpec{
-		Argv:    []string{"sh", "-c", `pwd; echo "$E"; echo oops >&2; exit 5`},
-		Env:     []string{"E=v"},
-		Workdir: "/tmp",
-		Stdout:  &out,
-		Stderr:  &errOut,
-	})
-	h.must(err, "Exec")
-	if code != 5 || out.String() != "/tmp\nv\n" || errOut.String() != "oops\n" {
-		h.t.Errorf("Exec: exit %d stdout %q stderr %q; want 5 %q %q", code, out.String(), errOut.String(), "/tmp\nv\n", "oops\n")
-	}
-	out.Reset()
-	code, err = h.b.Exec(h.ctx, inst.ID, backend.ExecSpec{Argv: []string{"cat"}, Stdin: strings.NewReader("piped\n"), Stdout: &out})
-	h.must(err, "Exec with stdin")
-	if code != 0 || out.String() != "piped\n" {
-		h.t.Errorf("Exec cat: exit %d stdout %q", code, out.String())
-	}
-
 	start := time.Now()
-	h.must(h.b.Stop(h.ctx, inst.ID), "Stop")
+	h.must(h.b.Halt(h.ctx, inst.ID), "Halt")
 	if d := time.Since(start); d > 20*time.Second {
-		h.t.Errorf("Stop took %v", d)
+		h.t.Errorf("Halt took %v", d)
 	}
 	if got := h.waitState(inst.ID, backend.StateExited); got.State != backend.StateExited {
-		h.t.Errorf("after Stop: %q", got.State)
+		h.t.Errorf("after Halt: %q", got.State)
 	}
-	h.must(h.b.Stop(h.ctx, inst.ID), "Stop of a stopped bottle")
-	if _, err := h.b.Exec(h.ctx, inst.ID, backend.ExecSpec{Argv: []string{"true"}}); err == nil {
-		h.t.Error("Exec in a stopped bottle: no error")
+	h.must(h.b.Halt(h.ctx, inst.ID), "Halt of a halted bottle")
+	if _, err := h.b.Inspect(h.ctx, inst.ID); err != nil {
+		h.t.Errorf("Inspect after Halt = %v: the instance must be kept", err)
 	}
 }
 
@@ -112,13 +95,9 @@ func testNotFound(h *harness) {
 	checks := map[string]func() error{
 		"Inspect": func() error { _, err := h.b.Inspect(h.ctx, missing); return err },
 		"Start":   func() error { return h.b.Start(h.ctx, missing) },
-		"Stop":    func() error { return h.b.Stop(h.ctx, missing) },
+		"Halt":    func() error { return h.b.Halt(h.ctx, missing) },
 		"Logs":    func() error { return h.b.Logs(h.ctx, missing, false, &bytes.Buffer{}) },
 		"CopyOut": func() error { return h.b.CopyOut(h.ctx, missing, "/tmp", &bytes.Buffer{}) },
-		"Exec": func() error {
-			_, err := h.b.Exec(h.ctx, missing, backend.ExecSpec{Argv: []string{"true"}})
-			return err
-		},
 	}
 	for op, call := range checks {
 		if err := call(); !errors.Is(err, backend.ErrNotFound) {

@@ -110,33 +110,6 @@ func testRunStdinEOF(h *harness) {
 	}
 }
 
-// testExecLimits: Exec without stdin gives the command EOF, passes 14 MiB
-// of output through, and returns the command's own exit code.
-func testExecLimits(h *harness) {
-	inst := h.create(h.spec("sleep", "600"))
-	h.must(h.b.Start(h.ctx, inst.ID), "Start")
-	h.waitState(inst.ID, backend.StateRunning)
-
-	ctx, cancel := context.WithTimeout(h.ctx, stdinDeadline)
-	defer cancel()
-	var out bytes.Buffer
-	code, err := h.b.Exec(ctx, inst.ID, backend.ExecSpec{Argv: []string{"sh", "-c", `cat; echo "eof seen"; exit 1`}, Stdout: &out})
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		h.t.Fatalf("Exec of a command reading stdin, with none given, did not end within %v", stdinDeadline)
-	}
-	h.must(err, "Exec reading stdin")
-	if code != 1 || out.String() != "eof seen\n" {
-		h.t.Errorf("Exec: exit %d stdout %q; want the command's 1 and %q", code, out.String(), "eof seen\n")
-	}
-
-	big := newDigest()
-	code, err = h.b.Exec(h.ctx, inst.ID, backend.ExecSpec{Argv: []string{"seq", "1", strconv.Itoa(execOutN)}, Stdout: big})
-	h.must(err, "Exec printing 14 MiB")
-	if want := seqDigest(execOutN, '\n'); code != 0 || !sameDigest(big, want) {
-		h.t.Errorf("Exec seq: exit %d, stdout %v; want 0, %v", code, big, want)
-	}
-}
-
 // testLogsLarge: the logs of a detached agent that printed 14 MiB come
 // back whole, with and without follow (one long line, as above).
 func testLogsLarge(h *harness) {

@@ -133,7 +133,7 @@ func containerConfig(spec backend.Spec, networkName string, labels map[string]st
 		NetworkMode: container.NetworkMode(networkName),
 		// An init as PID 1 forwards SIGTERM to the agent and reaps its
 		// zombies: a shell or node as PID 1 ignores SIGTERM and would make
-		// every Stop wait for the full timeout.
+		// every Halt wait for the full timeout.
 		Init: &initProcess,
 		Resources: container.Resources{
 			NanoCPUs: int64(spec.CPUs * 1e9),
@@ -152,7 +152,7 @@ func containerConfig(spec backend.Spec, networkName string, labels map[string]st
 	return cfg, host
 }
 
-// stopTimeout is how long Stop lets the agent shut down after SIGTERM
+// stopTimeout is how long Halt lets the agent shut down after SIGTERM
 // before the engine kills it: short, because teardown (Ctrl-C, approval)
 // must finish within seconds and the transcript is already snapshotted.
 const stopTimeout = 3 * time.Second

@@ -60,16 +60,16 @@ func state(status string) backend.State {
 	}
 }
 
-// Stop stops the agent: SIGTERM, then SIGKILL after stopTimeout. Stopping a
-// container that is not running is not an error.
-func (b *Backend) Stop(ctx context.Context, id string) error {
+// Halt ends the agent: SIGTERM, then SIGKILL after stopTimeout, and keeps
+// the container. Halting a container that is not running is not an error.
+func (b *Backend) Halt(ctx context.Context, id string) error {
 	secs := int(stopTimeout / time.Second)
-	return wrap(b.c.ContainerStop(ctx, id, container.StopOptions{Timeout: &secs}), "stop %s", id)
+	return wrap(b.c.ContainerStop(ctx, id, container.StopOptions{Timeout: &secs}), "halt %s", id)
 }
 
-// ReadsStopped: CopyOut reads a stopped container's filesystem as it is
-// (backend.StoppedReader).
-func (b *Backend) ReadsStopped() bool { return true }
+// ReadsHalted: CopyOut reads a halted container's filesystem as it is
+// (backend.HaltedReader).
+func (b *Backend) ReadsHalted() bool { return true }
 
 // Remove force-removes the container and its network. Whatever is already
 // gone counts as removed, so Remove can finish an interrupted teardown. The

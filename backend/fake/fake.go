@@ -28,7 +28,7 @@ const (
 	OpExec           Op = "Exec"
 	OpLogs           Op = "Logs"
 	OpInspect        Op = "Inspect"
-	OpStop           Op = "Stop"
+	OpHalt           Op = "Halt"
 	OpRemove         Op = "Remove"
 	OpList           Op = "List"
 	OpLeftovers      Op = "Leftovers"

@@ -14,7 +14,7 @@ import (
 	"github.com/bottle-dev/bottle/backend"
 )
 
-// killGrace is how long Stop and Remove wait for a killed agent to return
+// killGrace is how long Halt and Remove wait for a killed agent to return
 // before they mark it exited anyway, as SIGKILL would.
 const killGrace = 5 * time.Second
 

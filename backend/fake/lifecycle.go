@@ -95,18 +95,19 @@ func (b *Backend) Inspect(ctx context.Context, id string) (backend.Instance, err
 	return in.info(), nil
 }
 
-// Stop kills the main process; a stopped instance is not an error.
-// ReadsStopped: CopyOut reads a stopped instance as it is, as docker does
-// (backend.StoppedReader).
-func (b *Backend) ReadsStopped() bool { return true }
+// ReadsHalted: CopyOut reads a halted instance as it is, as docker does
+// (backend.HaltedReader).
+func (b *Backend) ReadsHalted() bool { return true }
 
-func (b *Backend) Stop(ctx context.Context, id string) error {
-	if err := b.begin(Call{Op: OpStop, ID: id}); err != nil {
+// Halt kills the main process and keeps the instance; halting one whose
+// process has ended is not an error.
+func (b *Backend) Halt(ctx context.Context, id string) error {
+	if err := b.begin(Call{Op: OpHalt, ID: id}); err != nil {
 		return err
 	}
 	in, err := b.lookup(id)
 	if err != nil {
-		return fmt.Errorf("stop: %w", err)
+		return fmt.Errorf("halt: %w", err)
 	}
 	return in.kill(ctx)
 }

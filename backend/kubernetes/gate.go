@@ -8,7 +8,7 @@ package kubernetes
 // no stream open, so that files can still be copied out of the bottle. As
 // PID 1 it ignores the SIGTERM and SIGINT that stop the agent.
 //
-// Only shell built-ins and mkfifo run after the agent ends, so that Stop's
+// Only shell built-ins and mkfifo run after the agent ends, so that Halt's
 // `kill -1` can never hit the gate's own helpers.
 const gateSh = `g=/run/bottle-gate
 mkfifo "$g/go" 2>/dev/null

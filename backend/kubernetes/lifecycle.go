@@ -268,9 +268,9 @@ func (b *Backend) release(ctx context.Context, id, how string) error {
 	return nil
 }
 
-// Stop stops the agent (SIGTERM, then SIGKILL after 10 s). The Pod stays,
+// Halt ends the agent (SIGTERM, then SIGKILL after 10 s). The Pod stays,
 // so that files can be copied out; Remove deletes it.
-func (b *Backend) Stop(ctx context.Context, id string) error {
+func (b *Backend) Halt(ctx context.Context, id string) error {
 	p, err := b.pod(ctx, id)
 	if err != nil {
 		return err
@@ -281,10 +281,10 @@ func (b *Backend) Stop(ctx context.Context, id string) error {
 	var stderr limitedBuffer
 	code, err := b.exec(ctx, id, agentContainer, []string{"/bin/sh", "-c", stopSh, "bottle-stop", "100"}, streams{stderr: &stderr})
 	if err != nil {
-		return fmt.Errorf("stop %s: %w", id, err)
+		return fmt.Errorf("halt %s: %w", id, err)
 	}
 	if code != 0 {
-		return fmt.Errorf("stop %s: exit %d: %s", id, code, stderr.String())
+		return fmt.Errorf("halt %s: exit %d: %s", id, code, stderr.String())
 	}
 	return nil
 }

@@ -62,8 +62,8 @@ func (b *Backend) Run(ctx context.Context, id string, stdio backend.IO) (int, er
 		case serr == nil && st.state == backend.StateExited:
 			code = st.code
 		case serr != nil && b.stoppedMeanwhile(ctx, id):
-			// A Stop (e.g. `bottle stop` from elsewhere) ended the agent;
-			// Stop recorded how.
+			// A Halt (an approval's, from another process) ended the
+			// agent; Halt recorded how.
 			return b.hostExitCode(id), nil
 		default:
 			return -1, newError(args, res)

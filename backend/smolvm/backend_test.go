@@ -126,9 +126,9 @@ if [ -f ran ]; then cat kept.txt sub/more.txt; exit 0; fi
 touch ran; echo before-stop; sleep 600`}})
 	e.must(e.b.CopyIn(e.ctx, id, "/workspace", tarOf(t, "kept.txt", "kept\n"), nil), "CopyIn")
 	e.must(e.b.Start(e.ctx, id), "Start")
-	e.must(e.b.Stop(e.ctx, id), "Stop")
+	e.must(e.b.Halt(e.ctx, id), "Halt")
 	if inst, err := e.b.Inspect(e.ctx, id); err != nil || inst.State != backend.StateExited || inst.ExitCode != exitKilled {
-		t.Errorf("Inspect after Stop = %+v, %v; want exited %d", inst, err, exitKilled)
+		t.Errorf("Inspect after Halt = %+v, %v; want exited %d", inst, err, exitKilled)
 	}
 	var snap bytes.Buffer
 	e.must(e.b.CopyOut(e.ctx, id, "/workspace", &snap), "CopyOut of a stopped machine")
@@ -178,9 +178,9 @@ func TestRunCancelDetaches(t *testing.T) {
 	}
 }
 
-// TestStopDuringRun checks that an attached run ended by a Stop from
+// TestHaltDuringRun checks that an attached run ended by a Halt from
 // elsewhere returns the killed code, not an error.
-func TestStopDuringRun(t *testing.T) {
+func TestHaltDuringRun(t *testing.T) {
 	e := newEnv(t)
 	id := e.create(backend.Spec{Command: []string{"sh", "-c", "echo up; sleep 600"}})
 	type ran struct {
@@ -199,9 +199,9 @@ func TestStopDuringRun(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	e.must(e.b.Stop(e.ctx, id), "Stop")
+	e.must(e.b.Halt(e.ctx, id), "Halt")
 	if r := <-done; r.err != nil || r.code != exitKilled {
-		t.Errorf("Run ended by Stop = %d, %v; want %d", r.code, r.err, exitKilled)
+		t.Errorf("Run ended by Halt = %d, %v; want %d", r.code, r.err, exitKilled)
 	}
 }
 

@@ -202,9 +202,10 @@ func (b *Backend) RemoveResource(ctx context.Context, r backend.Resource) error 
 	return fmt.Errorf("smolvm backend: cannot remove a %q resource", r.Kind)
 }
 
-// Stop stops the machine (the agent with it). Before that it records the
-// agent's exit code on the host, since a stopped guest cannot be asked.
-func (b *Backend) Stop(ctx context.Context, id string) error {
+// Halt stops the machine (the agent with it) and keeps it. Before that it
+// records the agent's exit code on the host, since a stopped guest cannot
+// be asked.
+func (b *Backend) Halt(ctx context.Context, id string) error {
 	m, err := b.status(ctx, id)
 	if err != nil {
 		return err

@@ -170,8 +170,8 @@ func TestNoDockerPaths(t *testing.T) {
 	if _, err := b.Inspect(ctx, "--json"); !errors.Is(err, backend.ErrNotFound) {
 		t.Errorf("Inspect of an option-like id: %v", err)
 	}
-	if err := b.Stop(ctx, "bottle-missing"); !errors.Is(err, backend.ErrNotFound) {
-		t.Errorf("Stop missing: %v", err)
+	if err := b.Halt(ctx, "bottle-missing"); !errors.Is(err, backend.ErrNotFound) {
+		t.Errorf("Halt missing: %v", err)
 	}
 	if err := b.Remove(ctx, "bottle-missing"); err != nil {
 		t.Errorf("Remove missing: %v", err)
