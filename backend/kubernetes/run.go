@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -46,6 +47,11 @@ func (b *Backend) Run(ctx context.Context, id string, streamsIO backend.IO) (int
 	defer cancelAttach()
 	attached := make(chan struct{})
 	in := &firstRead{r: streamsIO.Stdin, ready: attached}
+	if tty {
+		// The node ends a terminal attach, output included, as soon as
+		// its stdin closes: hold stdin open until the attach ends.
+		in.hold = actx.Done()
+	}
 	req := b.cs.CoreV1().RESTClient().Post().Resource("pods").Namespace(b.ns).Name(id).SubResource("attach").
 		VersionedParams(&corev1.PodAttachOptions{
 			Container: agentContainer,
@@ -58,17 +64,24 @@ func (b *Backend) Run(ctx context.Context, id string, streamsIO backend.IO) (int
 	if tty && streamsIO.Resize != nil {
 		s.sizes = &sizeQueue{ctx: actx, c: streamsIO.Resize}
 	}
-	attachDone := make(chan error, 1)
+	// attachDone closes once the stream has returned: from then on
+	// nothing writes to the caller's writers, so Run never returns before.
+	attachDone := make(chan struct{})
+	var attachErr error
 	go func() {
-		_, err := b.stream(actx, req.URL(), s)
-		attachDone <- err
+		_, attachErr = b.stream(actx, req.URL(), s)
+		close(attachDone)
+	}()
+	defer func() {
+		cancelAttach()
+		<-attachDone
 	}()
 
 	if !started {
 		select {
 		case <-attached:
-		case err := <-attachDone:
-			return 0, fmt.Errorf("attach to %s: %w", id, err)
+		case <-attachDone:
+			return 0, fmt.Errorf("attach to %s: %w", id, attachErr)
 		case <-ctx.Done():
 			return 0, ctx.Err()
 		}
@@ -87,8 +100,15 @@ func (b *Backend) Run(ctx context.Context, id string, streamsIO backend.IO) (int
 	// Mirror the queue (read-write mounts) while the agent runs.
 	m := newMirror(b, id, mountsOf(p))
 	mctx, stopMirror := context.WithCancel(ctx)
-	defer stopMirror()
-	go m.run(mctx)
+	mirrored := make(chan struct{})
+	go func() {
+		m.run(mctx)
+		close(mirrored)
+	}()
+	defer func() {
+		stopMirror()
+		<-mirrored
+	}()
 
 	type result struct {
 		pod *corev1.Pod
@@ -109,6 +129,8 @@ func (b *Backend) Run(ctx context.Context, id string, streamsIO backend.IO) (int
 		// streams when the agent ends): its exit code follows.
 		end = <-ended
 	case end = <-ended:
+		// A terminal stays open after the agent ends (the gate holds
+		// it): give the stream a moment for the last output.
 		t := time.NewTimer(drainGrace)
 		select {
 		case <-attachDone:
@@ -117,6 +139,7 @@ func (b *Backend) Run(ctx context.Context, id string, streamsIO backend.IO) (int
 		t.Stop()
 	}
 	cancelAttach()
+	<-attachDone
 	if ctx.Err() != nil {
 		return 0, ctx.Err()
 	}
@@ -124,6 +147,7 @@ func (b *Backend) Run(ctx context.Context, id string, streamsIO backend.IO) (int
 		return 0, fmt.Errorf("run %s: %w", id, end.err)
 	}
 	stopMirror()
+	<-mirrored
 	if err := m.finish(ctx, end.pod); err != nil {
 		return 0, fmt.Errorf("run %s: copy the read-write mounts back: %w", id, err)
 	}
@@ -133,19 +157,33 @@ func (b *Backend) Run(ctx context.Context, id string, streamsIO backend.IO) (int
 
 // firstRead closes ready on the first Read: remotecommand reads stdin only
 // once every stream of the attach exists, which tells Run when it may
-// release the agent. A nil r is an empty input.
+// release the agent. A nil r is an empty input. With hold set, the end of
+// r (or a nil r) is reported only once hold is closed: containerd detaches
+// a terminal's output when the attach's stdin closes.
 type firstRead struct {
 	r     io.Reader
 	ready chan struct{}
 	once  sync.Once
+	hold  <-chan struct{}
+	ended bool
 }
 
 func (f *firstRead) Read(p []byte) (int, error) {
 	f.once.Do(func() { close(f.ready) })
-	if f.r == nil {
-		return 0, io.EOF
+	if f.r != nil && !f.ended {
+		n, err := f.r.Read(p)
+		if !errors.Is(err, io.EOF) || f.hold == nil {
+			return n, err
+		}
+		f.ended = true
+		if n > 0 {
+			return n, nil
+		}
 	}
-	return f.r.Read(p)
+	if f.hold != nil {
+		<-f.hold
+	}
+	return 0, io.EOF
 }
 
 // sizeQueue adapts IO.Resize to remotecommand's TerminalSizeQueue.

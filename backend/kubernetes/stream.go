@@ -47,9 +47,19 @@ func (b *Backend) stream(ctx context.Context, u *url.URL, s streams) (int, error
 	if err != nil {
 		return 0, fmt.Errorf("stream to %s: %w", b.host, err)
 	}
-	opts := remotecommand.StreamOptions{Stdin: s.stdin, Stdout: s.stdout, Tty: s.tty, TerminalSizeQueue: s.sizes}
-	if !s.tty {
-		opts.Stderr = s.stderr
+	// A cancelled stream returns before remotecommand's copy goroutines
+	// end: the fences keep them from writing to the caller's writers once
+	// stream has returned.
+	opts := remotecommand.StreamOptions{Stdin: s.stdin, Tty: s.tty, TerminalSizeQueue: s.sizes}
+	if s.stdout != nil {
+		f := &fence{w: s.stdout}
+		defer f.close()
+		opts.Stdout = f
+	}
+	if s.stderr != nil && !s.tty {
+		f := &fence{w: s.stderr}
+		defer f.close()
+		opts.Stderr = f
 	}
 	err = ex.StreamWithContext(ctx, opts)
 	var exit utilexec.ExitError
@@ -99,4 +109,27 @@ func (l *limitedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.String()
+}
+
+// fence passes writes on to w until it is closed; close waits for a write
+// in progress, and later writes fail.
+type fence struct {
+	mu     sync.Mutex
+	w      io.Writer
+	closed bool
+}
+
+func (f *fence) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return 0, io.ErrClosedPipe
+	}
+	return f.w.Write(p)
+}
+
+func (f *fence) close() {
+	f.mu.Lock()
+	f.closed = true
+	f.mu.Unlock()
 }

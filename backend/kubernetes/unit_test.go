@@ -3,10 +3,12 @@ package kubernetes
 import (
 	"archive/tar"
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -224,5 +226,40 @@ func TestLocatorRoundTrip(t *testing.T) {
 	}
 	if _, ok, err := ParseLocator("kubernetes?%zz"); !ok || err == nil {
 		t.Errorf("a bad query: ok %v err %v, want an error", ok, err)
+	}
+}
+
+// A terminal attach must not report the end of its input until the attach
+// ends: containerd detaches the output of a terminal whose stdin closes.
+func TestFirstReadHoldsTerminalInput(t *testing.T) {
+	hold := make(chan struct{})
+	f := &firstRead{r: strings.NewReader("ab"), ready: make(chan struct{}), hold: hold}
+	buf := make([]byte, 8)
+	if n, err := f.Read(buf); n != 2 || err != nil {
+		t.Fatalf("first Read = %d, %v; want 2, nil", n, err)
+	}
+	select {
+	case <-f.ready:
+	default:
+		t.Fatal("ready not closed by the first Read")
+	}
+	got := make(chan error, 1)
+	go func() {
+		_, err := f.Read(buf)
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		t.Fatalf("Read after the input's end returned %v before the hold was released", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(hold)
+	if err := <-got; err != io.EOF {
+		t.Fatalf("Read after release = %v; want io.EOF", err)
+	}
+	// Without a hold (no terminal) the end is reported at once.
+	g := &firstRead{ready: make(chan struct{})}
+	if _, err := g.Read(buf); err != io.EOF {
+		t.Fatalf("nil input without hold: %v; want io.EOF", err)
 	}
 }
