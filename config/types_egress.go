@@ -264,21 +264,8 @@ func (l *loader) bottleContainment(rb *rawBottle, b *Bottle) hcl.Diagnostics {
 	}
 	sort.Slice(c.Secrets, func(i, j int) bool { return c.Secrets[i].Name < c.Secrets[j].Name })
 	b.Containment = c
-	if b.Backend == BackendSmolmachines && b.Network && (c.Egress || len(c.Secrets) > 0) {
-		// Never a silently weaker bottle: smolvm has no proxy to swap a
-		// placeholder, nor live grants, so the policy is refused whole.
-		what, subject := "egress block", c.EgressRange
-		if !c.Egress {
-			what, subject = "secret block", c.Secrets[0].DeclRange
-		}
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Egress policy not supported by the backend",
-			Detail: fmt.Sprintf("Bottle %q runs on the %s backend, which cannot enforce this %s (no egress proxy: no placeholder swapping, no per-port rules, no live grants). Use backend = %q, or remove the %s.",
-				b.Name, BackendSmolmachines, what, BackendDocker, what),
-			Subject: subject.Ptr(),
-			Context: rb.rng.Ptr(),
-		})
+	if b.Backend == BackendSmolmachines && b.Network {
+		diags = append(diags, validateSmolmachinesEgress(b)...)
 	}
 	if !b.Network && (c.Egress || len(c.Secrets) > 0) {
 		subject, what := rb.block.DefRange, "egress block"

@@ -200,6 +200,9 @@ func (r *Runner) Approve(ctx context.Context, identity, requestID string, opts A
 		return nil, err
 	}
 	if req.Kind == state.RequestKindEgress {
+		if err := refuseLiveGrant(be, identity, req.ID, req.Egress); err != nil {
+			return nil, err
+		}
 		return r.approveEgress(ctx, be, dir, md, fr, opts) // egress.go: in place
 	}
 	if _, err := be.Inspect(ctx, backend.InstanceName(identity)); err != nil {

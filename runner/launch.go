@@ -303,7 +303,7 @@ func (r *Runner) prepare(ctx context.Context, s *session, opts LaunchOptions) (*
 	if s.resumed {
 		env["BOTTLE_RESUMED"] = "1"
 	}
-	eg, err := r.egressSpec(s, env)
+	eg, err := r.networkSpec(s, env)
 	if err != nil {
 		return nil, err
 	}

@@ -23,6 +23,9 @@ type EgressPlan struct {
 	Secrets []SecretPlan `json:"secrets"`
 	// Proxy is the container that enforces the allowlist (docker).
 	Proxy string `json:"proxy,omitempty"`
+	// Smolvm is how smolvm enforces the allowlist (smolmachines): its
+	// create flags, each with what it admits.
+	Smolvm []string `json:"smolvm,omitempty"`
 }
 
 // SecretPlan is one secret: the variable the agent sees (holding a
@@ -77,6 +80,9 @@ func planContainment(b *config.Bottle, bp *BottlePlan) {
 		}
 		ep.Secrets = append(ep.Secrets, sp)
 		bp.Env = append(bp.Env, EnvPlan{Name: s.Name, Value: "(placeholder bottle-secret-" + pattern + "-" + s.Name + "-…)"})
+	}
+	if ep.Mode == EgressAllowlist && b.Backend == backend.Smolmachines {
+		ep.Smolvm = smolvmPlan(b)
 	}
 	bp.Egress = ep
 	if b.Backend != backend.Docker {

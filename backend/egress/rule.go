@@ -9,8 +9,13 @@ import (
 	"strings"
 )
 
+// AnyPort is the Port of an entry written "host:*": every port of the host.
+// A backend that filters by address only (smolmachines) can honour no
+// narrower entry, so the language lets a user say so explicitly.
+const AnyPort = -1
+
 // Rule is one allowed destination: a host name, a "*.domain" pattern or an
-// IP literal, and a port (0 means 80 and 443).
+// IP literal, and a port (0 means 80 and 443, AnyPort every port).
 type Rule struct {
 	// Host is lower-case, without a trailing dot; "*.example.com" matches
 	// every subdomain of example.com (not example.com itself); an IPv6
@@ -25,8 +30,11 @@ func (r Rule) String() string {
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]"
 	}
-	if r.Port == 0 {
+	switch r.Port {
+	case 0:
 		return host
+	case AnyPort:
+		return host + ":*"
 	}
 	return host + ":" + strconv.Itoa(r.Port)
 }
@@ -38,7 +46,7 @@ func (r Rule) Allows(host string, port int) bool {
 		if port != 80 && port != 443 {
 			return false
 		}
-	} else if r.Port != port {
+	} else if r.Port != AnyPort && r.Port != port {
 		return false
 	}
 	host = NormalHost(host)
@@ -63,7 +71,8 @@ func NormalHost(host string) string {
 }
 
 // ParseRule parses an allow entry: "host", "*.example.com", "host:port",
-// "1.2.3.4", "1.2.3.4:443", "::1" or "[::1]:443". The error says what is
+// "host:*" (every port), "1.2.3.4", "1.2.3.4:443", "::1" or "[::1]:443".
+// The error says what is
 // wrong and how to write the entry instead.
 func ParseRule(s string) (Rule, error) {
 	if s == "" {
@@ -80,7 +89,9 @@ func ParseRule(s string) (Rule, error) {
 		return Rule{Host: a.String()}, nil
 	}
 	host, port := s, 0
-	if h, p, err := net.SplitHostPort(s); err == nil {
+	if h, p, err := net.SplitHostPort(s); err == nil && p == "*" {
+		host, port = h, AnyPort
+	} else if err == nil {
 		n, perr := ParsePort(p)
 		if perr != nil {
 			return Rule{}, fmt.Errorf("%q: %w", s, perr)

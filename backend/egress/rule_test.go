@@ -16,6 +16,9 @@ func TestParseRule(t *testing.T) {
 		"::1":                  {Host: "::1"},
 		"[2001:db8::1]:443":    {Host: "2001:db8::1", Port: 443},
 		"host.docker.internal": {Host: "host.docker.internal"},
+		"github.com:*":         {Host: "github.com", Port: AnyPort},
+		"*.npmjs.org:*":        {Host: "*.npmjs.org", Port: AnyPort},
+		"[::1]:*":              {Host: "::1", Port: AnyPort},
 	}
 	for in, want := range good {
 		got, err := ParseRule(in)
@@ -33,6 +36,8 @@ func TestParseRule(t *testing.T) {
 		"github.com:0":                   "port",
 		"github.com:65536":               "port",
 		"github.com:08":                  "port",
+		"github.com:**":                  "port",
+		"::1:*":                          "host[:port]",
 		"*":                              "first label",
 		"a.*.com":                        "first label",
 		"-a.com":                         "start or end",
@@ -69,6 +74,10 @@ func TestRuleAllows(t *testing.T) {
 		{"::1", "[::1]", 443, true},
 		{"10.0.0.1:8080", "10.0.0.1", 8080, true},
 		{"10.0.0.1:8080", "10.0.0.2", 8080, false},
+		{"github.com:*", "github.com", 22, true},
+		{"github.com:*", "github.com", 443, true},
+		{"github.com:*", "gist.github.com", 22, false},
+		{"*.github.com:*", "gist.github.com", 22, true},
 	}
 	for _, c := range cases {
 		r, err := ParseRule(c.rule)

@@ -123,9 +123,11 @@ func createArgs(name string, spec backend.Spec) ([]string, error) {
 		mib := max((spec.MemoryBytes+(1<<20)-1)>>20, minMemMiB)
 		args = append(args, "--mem", strconv.FormatInt(mib, 10))
 	}
-	if spec.Network {
-		args = append(args, "--net")
+	net, err := networkArgs(spec)
+	if err != nil {
+		return nil, err
 	}
+	args = append(args, net...)
 	for _, e := range spec.Env {
 		if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
 			return nil, fmt.Errorf("smolvm backend: env entry for %q is not KEY=VALUE", k)
@@ -194,7 +196,7 @@ func (b *Backend) handOver(ctx context.Context, spec backend.Spec) (args []strin
 		if saveErr == nil {
 			saveErr = fmt.Errorf("empty archive: %w", perr)
 		}
-		if !spec.Network {
+		if !spec.Network || spec.Egress != nil && len(spec.Egress.Policy.Allow) == 0 {
 			return nil, nil, none, fmt.Errorf("smolvm backend: image %s is not in the local Docker engine (%v), "+
 				"and smolvm could only pull it with network, which this bottle does not have", ref, saveErr)
 		}

@@ -25,6 +25,9 @@ func renderContainment(w io.Writer, b runner.BottlePlan) {
 			if e.Proxy != "" {
 				kv("  proxy", e.Proxy)
 			}
+			for _, f := range e.Smolvm {
+				kv("  smolvm", f)
+			}
 		case runner.EgressNone:
 			kv("egress", "none (network = false)")
 		default:

@@ -49,6 +49,9 @@ func (a *app) create(ctx context.Context, p *args) error {
 	if err := a.machineFlags(p, m, true); err != nil {
 		return err
 	}
+	if err := a.egressFlags(ctx, p, m); err != nil {
+		return err
+	}
 	a.noteTrailingFlags(p.argv)
 	if err := a.store.locked(false, func(d *db) error {
 		if d.Machines[name] != nil {

@@ -23,6 +23,13 @@
 // `error: streaming output exceeded … cap` and exit 1, and gives the
 // command a stdin that never reaches EOF; -i and -t have no cap.
 //
+// --allow-cidr and --allow-host are checked as smolvm checks them (an
+// invalid CIDR is a usage error; a host is resolved at create, from the
+// hosts-format file FAKESMOLVM_HOSTS when set, never "host:port") and
+// recorded in the state file as allowed_cidrs and dns_filter_hosts, where
+// tests read a machine's allowlist. The fake does not enforce an
+// allowlist: such a machine's container has no network at all.
+//
 // FAKESMOLVM_KVM=missing (or denied) makes every boot fail the way smolvm
 // does on a host without usable /dev/kvm; FAKESMOLVM_BARE_IMAGE is the
 // Docker image of a machine created without --image (default busybox:latest);

@@ -79,7 +79,7 @@ func (a *app) createContainer(ctx context.Context, m *machine) error {
 	labels := []string{"--label", labelFake + "=1", "--label", labelRoot + "=" + a.store.root}
 	args := append([]string{"create", "--name", c, "--init", "--entrypoint", "/bin/sh",
 		"--tmpfs", "/tmp:mode=1777", "--tmpfs", "/run:mode=755"}, labels...)
-	if !m.Network && len(m.Ports) == 0 {
+	if m.offline() && (len(m.Ports) == 0 || m.Network) {
 		args = append(args, "--network", "none")
 	}
 	for _, e := range m.Env {

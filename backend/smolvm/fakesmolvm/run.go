@@ -32,6 +32,9 @@ func (a *app) runEphemeral(ctx context.Context, p *args) (int, error) {
 	if err := a.machineFlags(p, m, false); err != nil {
 		return 0, err
 	}
+	if err := a.egressFlags(ctx, p, m); err != nil {
+		return 0, err
+	}
 	img := p.value("image")
 	if img != "" && !isLocalImage(img) && !m.Network {
 		// run admits the image's registry for the pull only with a network path.
@@ -51,7 +54,7 @@ func (a *app) runEphemeral(ctx context.Context, p *args) (int, error) {
 	dargs := []string{"run", "--rm", "--init", "--name", c, "--label", labelFake + "=1",
 		"--label", labelRoot + "=" + a.store.root, "--tmpfs", "/tmp:mode=1777", "--tmpfs", "/run:mode=755",
 		"--mount", "type=volume,dst=/workspace,volume-nocopy=true"}
-	if !p.has("net") && !p.has("allow-host") && !p.has("allow-cidr") {
+	if m.offline() {
 		dargs = append(dargs, "--network", "none")
 	}
 	for _, e := range m.Env {

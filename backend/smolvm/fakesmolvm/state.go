@@ -21,27 +21,31 @@ type mount struct {
 
 // machine is one record of the fake's database (smolvm keeps it in SQLite).
 type machine struct {
-	Name      string            `json:"name"`
-	State     string            `json:"state"` // created | running | stopped
-	CPUs      int               `json:"cpus"`
-	MemMiB    int               `json:"memory_mib"`
-	StorageGB *int              `json:"storage_gb"`
-	OverlayGB *int              `json:"overlay_gb"`
-	Image     string            `json:"image"`        // as ls shows it: ref, local:<sha256>, "" = bare
-	DockerRef string            `json:"docker_image"` // what the fake runs (loaded or local ref)
-	Workload  []string          `json:"workload"`
-	Entry     []string          `json:"entrypoint"`
-	Cmd       []string          `json:"cmd"`
-	Network   bool              `json:"network"`
-	Labels    map[string]string `json:"labels"`
-	Env       []string          `json:"env"`
-	Workdir   string            `json:"workdir"`
-	Mounts    []mount           `json:"mounts"`
-	Ports     []string          `json:"ports"`
-	Init      []string          `json:"init"`
-	InitDone  bool              `json:"init_done"`
-	Ephemeral bool              `json:"ephemeral"`
-	CreatedAt int64             `json:"created_at"`
+	Name      string   `json:"name"`
+	State     string   `json:"state"` // created | running | stopped
+	CPUs      int      `json:"cpus"`
+	MemMiB    int      `json:"memory_mib"`
+	StorageGB *int     `json:"storage_gb"`
+	OverlayGB *int     `json:"overlay_gb"`
+	Image     string   `json:"image"`        // as ls shows it: ref, local:<sha256>, "" = bare
+	DockerRef string   `json:"docker_image"` // what the fake runs (loaded or local ref)
+	Workload  []string `json:"workload"`
+	Entry     []string `json:"entrypoint"`
+	Cmd       []string `json:"cmd"`
+	Network   bool     `json:"network"`
+	// AllowedCIDRs and DNSFilterHosts are the egress allowlist, as smolvm
+	// records it (resolved hosts among the CIDRs); tests read them here.
+	AllowedCIDRs   []string          `json:"allowed_cidrs,omitempty"`
+	DNSFilterHosts []string          `json:"dns_filter_hosts,omitempty"`
+	Labels         map[string]string `json:"labels"`
+	Env            []string          `json:"env"`
+	Workdir        string            `json:"workdir"`
+	Mounts         []mount           `json:"mounts"`
+	Ports          []string          `json:"ports"`
+	Init           []string          `json:"init"`
+	InitDone       bool              `json:"init_done"`
+	Ephemeral      bool              `json:"ephemeral"`
+	CreatedAt      int64             `json:"created_at"`
 }
 
 // db is the whole state file.

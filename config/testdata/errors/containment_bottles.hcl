@@ -1,13 +1,13 @@
 agent "claude" {
   image = "busybox"
-  egress { # ERROR: Egress policy not supported by the backend
-    allow = ["api.example.com"]
+  egress {
+    allow = ["api.example.com"] # ERROR: Egress entry not enforceable on smolmachines
   }
 }
 
 agent "plain" {
   image = "busybox"
-  secret "TOKEN" { # ERROR: Egress policy not supported by the backend
+  secret "TOKEN" { # ERROR: Secret not supported on smolmachines
     value = "x"
     hosts = ["a.example.com"]
   }
