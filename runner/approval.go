@@ -156,7 +156,7 @@ func (r *Runner) finishApproval(ctx context.Context, dir *state.Dir, md *state.M
 		}
 		labelled <- r.labelledBase(ctx, be, id, base)
 	}()
-	rerr := be.Remove(ctx, backend.InstanceName(id))
+	rerr := removeInstance(ctx, be, dir, backend.InstanceName(id))
 	if lb := <-labelled; lb != "" {
 		base = lb
 	}

@@ -46,8 +46,7 @@ func (r *Runner) decide(ctx context.Context, s *session, res *LaunchResult, star
 		errs = append(errs, r.keepWork(cctx, s.dir, s.be, s.bottle.Name))
 	}
 	if started || prepared {
-		auditEgress(cctx, s.be, s.dir)
-		if terr := s.be.Remove(cctx, backend.InstanceName(id)); terr != nil {
+		if terr := removeInstance(cctx, s.be, s.dir, backend.InstanceName(id)); terr != nil {
 			errs = append(errs, fmt.Errorf("tear down %s: %w", id, terr))
 		} else if started {
 			_ = s.dir.Audit("teardown", nil)

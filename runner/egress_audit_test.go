@@ -4,7 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/bottle-dev/bottle/backend"
 	"github.com/bottle-dev/bottle/backend/egress"
@@ -71,5 +75,57 @@ not json
 		if got != want[i] || ev.Time.IsZero() {
 			t.Errorf("event %d = %q (%v), want %q", i, got, ev.Time, want[i])
 		}
+	}
+}
+
+// TestAuditEgressUntrustedReport: the report is the proxy's, which shares
+// a network with the agent: unknown events are dropped, fields clipped,
+// ports and counts out of range zeroed, and past maxEgressEvents the
+// events are only counted; after the state dir is removed, its audit log
+// is kept and EgressEvents still reads it.
+func TestAuditEgressUntrustedReport(t *testing.T) {
+	home := state.Home{Path: t.TempDir()}
+	dir, err := home.Create("b-u7q2z")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var report strings.Builder
+	report.WriteString(`{"event":"approval","host":"forged"}` + "\n")
+	fmt.Fprintf(&report, `{"time":"2026-01-02T03:04:06Z","event":"egress_denied","host":%q,"port":70000,"reason":%q,"count":-4}`+"\n",
+		strings.Repeat("h", 5000), strings.Repeat("é", 1000))
+	for i := range maxEgressEvents + 5 {
+		fmt.Fprintf(&report, `{"event":"egress_denied","host":"x%d.example","port":443}`+"\n", i)
+	}
+	be := &reportingFake{Backend: fake.New(), report: report.String()}
+	if err := removeInstance(t.Context(), be, dir, "bottle-b-u7q2z"); err != nil {
+		t.Fatal(err)
+	}
+	if err := dir.WriteMetadata(&state.Metadata{Bottle: "b", Backend: "docker"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := dir.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(home.Path, state.KeptAuditDir, "b-u7q2z.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), "forged") {
+		t.Error("an unknown event of the report reached the audit log")
+	}
+	if !strings.Contains(string(data), `"event":"egress_truncated","details":{"dropped":"6"}`) {
+		t.Errorf("no count of the dropped events in %.300s...", data[len(data)-300:])
+	}
+	r := &Runner{Home: home, Backend: func(string) (backend.Backend, error) { return be, nil }}
+	events, err := r.EgressEvents(t.Context(), "b-u7q2z")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != maxEgressEvents {
+		t.Fatalf("%d events, want %d", len(events), maxEgressEvents)
+	}
+	first := events[0]
+	if len(first.Host) != maxEventHost || len(first.Reason) > maxEventReason || !utf8.ValidString(first.Reason) || first.Port != 0 || first.Count != 0 {
+		t.Errorf("first event not clipped: host %d bytes, reason %d bytes, port %d, count %d", len(first.Host), len(first.Reason), first.Port, first.Count)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/bottle-dev/bottle/backend"
+	"github.com/bottle-dev/bottle/runner/state"
 )
 
 // GC removes what no live bottle owns, on each named backend:
@@ -113,7 +114,7 @@ func (r *Runner) gcBackend(ctx context.Context, be backend.Backend, dry bool, do
 			removed = append(removed, fmt.Sprintf("%s %s (%s)", be.Name(), inst.Name, inst.Identity))
 			continue
 		}
-		if err := be.Remove(ctx, inst.ID); err != nil {
+		if err := removeInstance(ctx, be, r.stateOf(inst.Identity), inst.ID); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -177,6 +178,15 @@ func (r *Runner) orphan(identity string, st backend.State) bool {
 	}
 	_ = lock.Unlock()
 	return true
+}
+
+// stateOf returns the state dir of identity, nil when it has none.
+func (r *Runner) stateOf(identity string) *state.Dir {
+	dir, err := r.Home.Dir(identity)
+	if err != nil || !dir.Exists() {
+		return nil
+	}
+	return dir
 }
 
 func (r *Runner) removeOrphanState(identity string) {

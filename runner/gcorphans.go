@@ -26,7 +26,8 @@ func (r *Runner) gcOrphans(ctx context.Context, be backend.Backend, dry bool, do
 			continue
 		}
 		if !dry {
-			if err := be.Remove(ctx, inst.ID); err != nil {
+			// Its home is gone, and the audit log with it.
+			if err := removeInstance(ctx, be, nil, inst.ID); err != nil {
 				errs = append(errs, err)
 				continue
 			}

@@ -81,10 +81,16 @@ func (r *Runner) Resume(ctx context.Context, identity string, opts ResumeOptions
 		if inst.State == backend.StateRunning {
 			return nil, fmt.Errorf("resume %s: %w", identity, ErrAlreadyRunning)
 		}
-		if err := be.Remove(ctx, inst.ID); err != nil {
+		if err := removeInstance(ctx, be, dir, inst.ID); err != nil {
 			return nil, fmt.Errorf("resume %s: remove the previous instance: %w", identity, err)
 		}
-	} else if !errors.Is(err, backend.ErrNotFound) {
+	} else if errors.Is(err, backend.ErrNotFound) {
+		// What an interrupted teardown left (an egress proxy and its
+		// report, a network) goes the same way, before Create replaces it.
+		if err := removeInstance(ctx, be, dir, backend.InstanceName(identity)); err != nil {
+			return nil, fmt.Errorf("resume %s: remove what the previous instance left: %w", identity, err)
+		}
+	} else {
 		return nil, fmt.Errorf("resume %s: %w", identity, err)
 	}
 	load := opts.Load

@@ -156,8 +156,7 @@ func (r *Runner) Stop(ctx context.Context, identity string) (preserved bool, err
 	if err := r.keepWork(ctx, dir, be, md.Bottle); err != nil {
 		return dir.IsPreserved(), err
 	}
-	auditEgress(ctx, be, dir)
-	if err := be.Remove(ctx, backend.InstanceName(identity)); err != nil {
+	if err := removeInstance(ctx, be, dir, backend.InstanceName(identity)); err != nil {
 		return false, fmt.Errorf("stop %s: %w", identity, err)
 	}
 	lock, err := r.Home.TryLockOwner(identity)
@@ -189,7 +188,7 @@ func (r *Runner) Destroy(ctx context.Context, identity string) error {
 	if err != nil {
 		return err
 	}
-	if err := be.Remove(ctx, backend.InstanceName(identity)); err != nil {
+	if err := removeInstance(ctx, be, dir, backend.InstanceName(identity)); err != nil {
 		return fmt.Errorf("destroy %s: %w", identity, err)
 	}
 	lock, err := r.Home.LockOwner(ctx, identity)

@@ -117,8 +117,11 @@ func (d *Dir) ResumeReady(md *Metadata) bool {
 	return h != "" && h != md.DockerfileHash
 }
 
-// Remove deletes the whole state dir.
+// Remove deletes the whole state dir; its audit log is kept (audit.go).
 func (d *Dir) Remove() error {
+	if err := d.keepAudit(); err != nil {
+		return err
+	}
 	if err := os.RemoveAll(d.Path); err != nil {
 		return fmt.Errorf("remove state dir %s: %w", d.Path, err)
 	}
