@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -26,8 +27,8 @@ func validateSmolmachinesEgress(b *Bottle) hcl.Diagnostics {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Egress entry not enforceable on smolmachines",
-			Detail: fmt.Sprintf("Bottle %q runs on the %s backend, and %s in place of it. Or use backend = %q, whose egress proxy enforces the entry as written.",
-				b.Name, BackendSmolmachines, is.String(), BackendDocker),
+			Detail: fmt.Sprintf("Bottle %q runs on the %s backend, where %s. To accept what smolvm allows, write %s in place of it; or use backend = %q, whose egress proxy enforces the entry as written.",
+				b.Name, BackendSmolmachines, is.Problem, quoted(is.Write), BackendDocker),
 			Subject: b.Allow[is.Index].Range.Ptr(),
 		})
 	}
@@ -42,4 +43,13 @@ func validateSmolmachinesEgress(b *Bottle) hcl.Diagnostics {
 		})
 	}
 	return diags
+}
+
+// quoted lists strings as HCL string literals, comma-separated.
+func quoted(list []string) string {
+	q := make([]string, len(list))
+	for i, s := range list {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return strings.Join(q, ", ")
 }

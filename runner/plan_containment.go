@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/bottle-dev/bottle/backend"
+	"github.com/bottle-dev/bottle/backend/egress"
 	"github.com/bottle-dev/bottle/config"
 )
 
@@ -83,6 +84,7 @@ func planContainment(b *config.Bottle, bp *BottlePlan) {
 	}
 	if ep.Mode == EgressAllowlist && b.Backend == backend.Smolmachines {
 		ep.Smolvm = smolvmPlan(b)
+		bp.Network = "smolvm's own allowlist, set at create (no proxy)"
 	}
 	bp.Egress = ep
 	if b.Backend != backend.Docker {
@@ -115,8 +117,11 @@ func planContainment(b *config.Bottle, bp *BottlePlan) {
 
 // allowString is an allow entry with the ports it admits spelled out.
 func allowString(entry string, port int) string {
-	if port == 0 {
+	switch port {
+	case 0:
 		return entry + " (ports 80, 443)"
+	case egress.AnyPort:
+		return entry + " (every port)"
 	}
 	return entry
 }

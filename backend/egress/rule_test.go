@@ -125,7 +125,7 @@ func TestPolicySecretHosts(t *testing.T) {
 // FuzzParseRule feeds entries an agent can send (bottle-request --egress):
 // ParseRule never panics, and what it accepts round-trips through String.
 func FuzzParseRule(f *testing.F) {
-	for _, s := range []string{"a.com", "*.a.com:443", "[::1]:80", "1.2.3.4", "a:b:c", "[", "*.", "a.com:"} {
+	for _, s := range []string{"a.com", "*.a.com:443", "[::1]:80", "1.2.3.4", "a:b:c", "[", "*.", "a.com:", "a.com:*", "[::1]:*"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -136,6 +136,11 @@ func FuzzParseRule(f *testing.F) {
 		again, err := ParseRule(r.String())
 		if err != nil || again != r {
 			t.Fatalf("%q parsed to %+v, whose String %q parses to %+v, %v", s, r, r.String(), again, err)
+		}
+		// An address allowlist maps exactly "x:*" with "*.x:*", or "ip:*".
+		a, issues := ToAddressAllowlist([]Rule{r, {Host: "*." + strings.TrimPrefix(r.Host, "*."), Port: AnyPort}})
+		if len(issues) == 0 && (r.Port != AnyPort || len(a.Hosts)+len(a.CIDRs) == 0) {
+			t.Fatalf("%+v mapped to %+v without an issue", r, a)
 		}
 		_, _ = ParseUpstream(s)
 		_, _, _ = SplitHostPort(s, 80)
