@@ -39,6 +39,21 @@ type EgressSpec struct {
 	Policy egress.Policy
 }
 
+// LabelProxy marks what a backend makes for the egress proxies: their
+// containers ("egress") and images ("image"). A proxy container is not a
+// bottle: it does not carry LabelManaged, so List never returns it.
+const LabelProxy = "dev.bottle.proxy"
+
+// ProxyImager is implemented by backends that build an image for the
+// egress proxy (one per bottle binary, shared by every home on the
+// engine). gc removes the images labelled LabelProxy "image" that no
+// container uses, except the current one.
+type ProxyImager interface {
+	// CurrentProxyImage is the reference of the proxy image this bottle
+	// binary launches with ("" when there is none to keep).
+	CurrentProxyImage(ctx context.Context) (string, error)
+}
+
 // EgressEnforcer is implemented by backends whose Create honours
 // Spec.Egress; the runner refuses to launch a bottle with a policy on any
 // other backend, rather than run it open.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/bottle-dev/bottle/backend"
@@ -18,7 +19,10 @@ import (
 //   - a cwd image (bottle-cwd:…) that is not the newest of its folder and
 //     bottle, or whose folder is gone;
 //   - an untagged image of bottle's (a per-bottle image an approval
-//     replaced, an image a tag moved away from).
+//     replaced, an image a tag moved away from);
+//   - an egress proxy image (backend.LabelProxy) other than the current
+//     bottle binary's: shared by the homes on the engine, it is judged
+//     by use alone.
 //
 // An image any container was made from is kept, and so is every image a
 // state dir names: the image a bottle ran on, its agent image, and the base
@@ -67,9 +71,16 @@ func (r *Runner) supersededImages(ctx context.Context, be backend.Backend, only 
 			newest[g] = im.Created.Unix()
 		}
 	}
+	currentProxy := ""
+	if pi, ok := be.(backend.ProxyImager); ok && only == "" {
+		if currentProxy, err = pi.CurrentProxyImage(ctx); err != nil {
+			return nil, err
+		}
+	}
 	var out []backend.Resource
 	for _, im := range imgs {
-		if im.Labels[backend.LabelHome] != r.Home.ID() || im.InUse || keepIDs[im.ID] {
+		proxy := im.Labels[backend.LabelProxy] == "image"
+		if (!proxy && im.Labels[backend.LabelHome] != r.Home.ID()) || im.InUse || keepIDs[im.ID] {
 			continue
 		}
 		if only != "" && im.Labels[backend.LabelDockerfile] != only {
@@ -78,6 +89,11 @@ func (r *Runner) supersededImages(ctx context.Context, be backend.Backend, only 
 		why := ""
 		g := group(im)
 		switch {
+		case proxy:
+			if currentProxy == "" || slices.Contains(im.Tags, currentProxy) {
+				continue
+			}
+			why = "an egress proxy image no bottle uses"
 		case len(im.Tags) == 0:
 			why = "untagged"
 		case g == "":

@@ -74,6 +74,9 @@ type Backend struct {
 	// proxyHosts are extra host:ip entries for the proxy (SetProxy).
 	proxyBin   string
 	proxyHosts []string
+	// proxyCAs are PEM roots the proxies trust besides the system's
+	// (SetProxyCAs).
+	proxyCAs string
 }
 
 var (
@@ -108,6 +111,10 @@ func NewWithClient(c APIClient) *Backend {
 func (b *Backend) SetProxy(bin string, hosts []string) {
 	b.proxyBin, b.proxyHosts = bin, hosts
 }
+
+// SetProxyCAs sets PEM certificates the egress proxies trust for TLS
+// upstreams besides the host's bundle; they go with the policy.
+func (b *Backend) SetProxyCAs(pem string) { b.proxyCAs = pem }
 
 // Name returns backend.Docker.
 func (b *Backend) Name() string { return backend.Docker }

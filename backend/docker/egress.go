@@ -64,6 +64,14 @@ func (b *Backend) startProxy(ctx context.Context, spec backend.Spec, bottleNet s
 		Resources:      container.Resources{PidsLimit: &pids},
 	}
 	resp, err := b.c.ContainerCreate(ctx, cfg, host, nil, nil, name)
+	if isNotFound(err) {
+		// gc (of any home: the image is shared) removed the image between
+		// its check and this create: build it again, once.
+		if cfg.Image, err = b.proxyImage(ctx, b.proxyBin); err != nil {
+			return err
+		}
+		resp, err = b.c.ContainerCreate(ctx, cfg, host, nil, nil, name)
+	}
 	if isConflict(err) {
 		// A proxy left by an earlier launch of this identity (a resume
 		// after a crash): replace it, so that it gets this launch's policy.
@@ -78,7 +86,11 @@ func (b *Backend) startProxy(ctx context.Context, spec backend.Spec, bottleNet s
 	if err := b.c.NetworkConnect(ctx, bottleNet, resp.ID, &network.EndpointSettings{Aliases: []string{name}}); err != nil {
 		return wrap(err, "attach egress proxy %s to %s", name, bottleNet)
 	}
-	body, err := json.Marshal(spec.Egress.Policy)
+	policy := spec.Egress.Policy
+	if policy.RootCAs == "" {
+		policy.RootCAs = b.proxyCAs
+	}
+	body, err := json.Marshal(policy)
 	if err != nil {
 		return fmt.Errorf("egress policy of %s: %w", spec.Identity, err)
 	}

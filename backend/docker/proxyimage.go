@@ -24,10 +24,9 @@ import (
 // no base image, so that no registry is ever needed.
 const proxyRepo = "bottle-egress-proxy"
 
-// LabelProxy marks the egress proxy containers ("egress") and images
-// ("image"). A proxy container is not a bottle: it does not carry
-// backend.LabelManaged, so List never returns it; Leftovers does.
-const LabelProxy = "dev.bottle.proxy"
+// LabelProxy marks the egress proxy containers and images
+// (backend.LabelProxy); Leftovers reports the containers.
+const LabelProxy = backend.LabelProxy
 
 // proxyBinaryPath is where the binary sits in the image. Its base name is
 // "bottle": the binary dispatches on it (cmd/bottle's tests run their test
@@ -42,17 +41,33 @@ var libDirs = []string{"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/l
 // can verify TLS upstreams (a secret's https hosts).
 var caBundles = []string{"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"}
 
+// CurrentProxyImage is the tag of the proxy image of this backend's
+// bottle binary (backend.ProxyImager): gc keeps it for the next launch.
+func (b *Backend) CurrentProxyImage(ctx context.Context) (string, error) {
+	if b.proxyBin == "" {
+		return "", nil
+	}
+	return proxyTag(b.proxyBin)
+}
+
+func proxyTag(bin string) (string, error) {
+	sum, err := fileHash(bin)
+	if err != nil {
+		return "", fmt.Errorf("egress proxy image: %w", err)
+	}
+	return proxyRepo + ":" + sum[:16], nil
+}
+
 // proxyImage returns the proxy image of the binary at bin, building it
 // when missing.
 func (b *Backend) proxyImage(ctx context.Context, bin string) (string, error) {
 	if bin == "" {
 		return "", fmt.Errorf("no bottle binary to run the egress proxy from")
 	}
-	sum, err := fileHash(bin)
+	tag, err := proxyTag(bin)
 	if err != nil {
-		return "", fmt.Errorf("egress proxy image: %w", err)
+		return "", err
 	}
-	tag := proxyRepo + ":" + sum[:16]
 	if info, err := b.c.ImageInspect(ctx, tag); err == nil && info.Config != nil && info.Config.Labels[LabelProxy] == "image" {
 		return tag, nil
 	} else if err != nil && !isNotFound(err) {

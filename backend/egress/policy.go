@@ -80,6 +80,10 @@ type Policy struct {
 	Identity string   `json:"identity"`
 	Allow    []Rule   `json:"allow"`
 	Secrets  []Secret `json:"secrets,omitempty"`
+	// RootCAs are PEM certificates the proxy trusts for TLS upstreams,
+	// besides the system's: an operator's TLS-inspecting gateway, or a
+	// test's stand-in for a real API.
+	RootCAs string `json:"root_cas,omitempty"`
 }
 
 // Allows reports whether host:port may be reached: an allow rule admits

@@ -74,7 +74,9 @@ func (b *backends) dockerLocked() (*docker.Backend, error) {
 			}
 			d.SetSubnetPool(pool)
 		}
-		configureProxy(d, b.getenv)
+		if err := configureProxy(d, b.getenv); err != nil {
+			return nil, err
+		}
 		b.docker = d
 	}
 	return b.docker, nil

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/x509"
+	"fmt"
 	"os"
 	"strings"
 
@@ -35,7 +37,7 @@ const proxyHostsEnv = "BOTTLE_EGRESS_HOSTS"
 
 // configureProxy points the docker backend's proxies at this executable
 // and at the operator's host mappings.
-func configureProxy(d *docker.Backend, getenv func(string) string) {
+func configureProxy(d *docker.Backend, getenv func(string) string) error {
 	bin, _ := os.Executable()
 	var hosts []string
 	for _, h := range strings.Split(getenv(proxyHostsEnv), ",") {
@@ -44,4 +46,20 @@ func configureProxy(d *docker.Backend, getenv func(string) string) {
 		}
 	}
 	d.SetProxy(bin, hosts)
+	if p := getenv(proxyCAEnv); p != "" {
+		pem, err := os.ReadFile(p)
+		if err != nil {
+			return fmt.Errorf("%s: %w (it names a PEM file of certificates the egress proxies trust; unset it to use the host's)", proxyCAEnv, err)
+		}
+		if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+			return fmt.Errorf("%s: %s holds no PEM certificate", proxyCAEnv, p)
+		}
+		d.SetProxyCAs(string(pem))
+	}
+	return nil
 }
+
+// proxyCAEnv names a PEM file of certificates the egress proxies trust
+// for TLS upstreams besides the host's (a TLS-inspecting gateway; tests'
+// stand-ins for real APIs).
+const proxyCAEnv = "BOTTLE_EGRESS_CA"

@@ -17,7 +17,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: probe root | setuid | euid | pids N | sleep | get URL [ENV] | direct URL")
+		fmt.Fprintln(os.Stderr, "usage: probe root | setuid | euid | pids N | sleep | get URL [ENV] | direct URL | messages | env")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -65,6 +65,12 @@ func main() {
 		sig := make(chan os.Signal, 1)
 		signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 		<-sig
+	case "env":
+		fmt.Println(strings.Join(os.Environ(), "\n"))
+	case "messages":
+		// What Claude Code does with ANTHROPIC_BASE_URL and
+		// ANTHROPIC_API_KEY set: POST /v1/messages through the proxy.
+		fmt.Println(messages())
 	case "get", "direct":
 		// get URL [ENV]: through the proxy the environment names, with
 		// the value of $ENV as a bearer token; direct ignores the proxy.
@@ -137,4 +143,28 @@ func pidsMax() string {
 		}
 	}
 	return "unknown"
+}
+
+// messages sends one Messages API request the way Claude Code does: to
+// $ANTHROPIC_BASE_URL/v1/messages?beta=true, the key from
+// $ANTHROPIC_API_KEY in x-api-key, through the proxy the environment
+// names.
+func messages() string {
+	body := `{"model":"claude-sonnet-4-5","max_tokens":16,"messages":[{"role":"user","content":"hello"}]}`
+	req, err := http.NewRequest(http.MethodPost, strings.TrimSuffix(os.Getenv("ANTHROPIC_BASE_URL"), "/")+"/v1/messages?beta=true", strings.NewReader(body))
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	req.Header.Set("x-api-key", os.Getenv("ANTHROPIC_API_KEY"))
+	req.Header.Set("anthropic-version", "2023-06-01")
+	req.Header.Set("content-type", "application/json")
+	req.Header.Set("user-agent", "claude-cli/2.1.332 (external, sdk-cli)")
+	c := &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment}, Timeout: 20 * time.Second}
+	resp, err := c.Do(req)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return fmt.Sprintf("status %d: %s", resp.StatusCode, strings.TrimSpace(string(out)))
 }
