@@ -22,63 +22,14 @@ type PendingRequest struct {
 	Digest string
 }
 
-// Requests lists every pending request across identities, oldest first per
-// identity. Reading the queues takes them in (state.Dir.Intake): new
-// requests are frozen, invalid or changed ones are answered "rejected" and
-// reported as EventRejected; a corrupt state dir is skipped with a warning.
-func (r *Runner) Requests(ctx context.Context) ([]PendingRequest, error) {
-	ids, _, err := r.Home.Identities()
-	if err != nil {
-		return nil, err
-	}
-	// The queues are read concurrently (the dashboard refreshes this
-	// over every identity), and reported in identity order.
-	type found struct {
-		pending  []PendingRequest
-		rejected []state.Rejection
-		err      error
-	}
-	all := make([]found, len(ids))
-	err = forEach(ctx, len(ids), func(i int) {
-		dir, err := r.Home.Dir(ids[i])
-		if err != nil {
-			return
-		}
-		pending, rejected, err := r.intake(dir)
-		if err != nil {
-			all[i].err = err
-			return
-		}
-		all[i].rejected = rejected
-		bottle := ""
-		if md, err := dir.ReadMetadata(); err == nil {
-			bottle = md.Bottle
-		}
-		for _, p := range pending {
-			all[i].pending = append(all[i].pending, PendingRequest{Identity: ids[i], Bottle: bottle, Request: p.Request, Digest: p.Digest})
-		}
-	})
-	if err != nil {
-		return nil, err
-	}
-	var out []PendingRequest
-	for i, f := range all {
-		if f.err != nil {
-			r.emit(EventWarning, ids[i], "", f.err.Error())
-			continue
-		}
-		for _, rj := range f.rejected {
-			r.emit(EventRejected, ids[i], "", rj.ID+": "+rj.Reason)
-		}
-		out = append(out, f.pending...)
-	}
-	return out, nil
-}
-
 // intake takes in the queue of dir (state.Dir.Intake) under its answer
 // lock. While an answer is being written it only reads what is frozen
-// already, so that a slow approval never stalls a listing.
+// already, so that a slow approval never stalls a listing. A queue with
+// nothing new costs no lock and no Intake (state.Dir.PendingIfQuiet).
 func (r *Runner) intake(dir *state.Dir) ([]*state.Frozen, []state.Rejection, error) {
+	if p, ok, err := dir.PendingIfQuiet(); err == nil && ok {
+		return p, nil, nil
+	}
 	lock, err := r.Home.TryLockAnswer(dir.Identity)
 	if errors.Is(err, state.ErrLocked) {
 		p, err := dir.PendingRequests()

@@ -4,9 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"time"
 )
 
@@ -98,16 +96,11 @@ func (d *Dir) WriteMetadata(m *Metadata) error {
 // corrupt, oversized or newer file is an error that names the file.
 func (d *Dir) ReadMetadata() (*Metadata, error) {
 	path := d.MetadataPath()
-	f, err := os.Open(path)
+	data, err := readSmall(path, maxMetadataSize)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("read %s: %w", path, fs.ErrNotExist)
 		}
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxMetadataSize+1))
-	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	if len(data) > maxMetadataSize {

@@ -96,7 +96,7 @@ func (d *Dir) Intake() (pending []*Frozen, rejected []Rejection, err error) {
 	var fresh []found
 	reads := 0
 	for _, name := range entries {
-		if strings.HasPrefix(name, ".") || strings.HasSuffix(name, answerSuffix) || !strings.HasSuffix(name, ".json") {
+		if !isRequestName(name) {
 			continue // temp files being written, answers, and anything else
 		}
 		id := strings.TrimSuffix(name, ".json")

@@ -55,12 +55,11 @@ type actionMsg struct {
 func (m Model) refreshCmd() tea.Cmd {
 	src, ctx := m.src, m.ctx
 	return func() tea.Msg {
-		st, err := src.Status(ctx)
+		st, reqs, err := src.Overview(ctx)
 		if err != nil {
 			return refreshMsg{err: err}
 		}
-		reqs, err := src.Requests(ctx)
-		return refreshMsg{status: st, requests: reqs, err: err}
+		return refreshMsg{status: st, requests: reqs}
 	}
 }
 

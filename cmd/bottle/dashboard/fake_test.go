@@ -34,16 +34,10 @@ type fakeSource struct {
 	denied  []string // "identity request reason"
 }
 
-func (f *fakeSource) Status(context.Context) ([]runner.BottleStatus, error) {
+func (f *fakeSource) Overview(context.Context) ([]runner.BottleStatus, []runner.PendingRequest, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]runner.BottleStatus(nil), f.status...), nil
-}
-
-func (f *fakeSource) Requests(context.Context) ([]runner.PendingRequest, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]runner.PendingRequest(nil), f.requests...), nil
+	return append([]runner.BottleStatus(nil), f.status...), append([]runner.PendingRequest(nil), f.requests...), nil
 }
 
 func (f *fakeSource) find(identity, id string) (*state.Request, error) {

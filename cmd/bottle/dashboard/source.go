@@ -22,8 +22,9 @@ import (
 // Source is everything the dashboard reads and does. NewSource provides it
 // from a *runner.Runner; tests use a fake.
 type Source interface {
-	Status(ctx context.Context) ([]runner.BottleStatus, error)
-	Requests(ctx context.Context) ([]runner.PendingRequest, error)
+	// Overview is every bottle's row and every pending request, read in
+	// one pass over the state dirs (each queue taken in once).
+	Overview(ctx context.Context) ([]runner.BottleStatus, []runner.PendingRequest, error)
 	// Approve grants the request whose frozen digest is digest, and no
 	// other: the dashboard passes the digest of the lines it showed.
 	Approve(ctx context.Context, identity, requestID, digest string) (*runner.Approval, error)
@@ -43,12 +44,8 @@ func NewSource(r *runner.Runner) Source { return runnerSource{r} }
 
 type runnerSource struct{ r *runner.Runner }
 
-func (s runnerSource) Status(ctx context.Context) ([]runner.BottleStatus, error) {
-	return s.r.Status(ctx)
-}
-
-func (s runnerSource) Requests(ctx context.Context) ([]runner.PendingRequest, error) {
-	return s.r.Requests(ctx)
+func (s runnerSource) Overview(ctx context.Context) ([]runner.BottleStatus, []runner.PendingRequest, error) {
+	return s.r.Overview(ctx)
 }
 
 func (s runnerSource) Approve(ctx context.Context, identity, requestID, digest string) (*runner.Approval, error) {
