@@ -21,7 +21,7 @@ bottle "s" {
   agent   = agent.a
   backend = "smolmachines"
   egress {
-    allow = ["github.com:22", "*.npmjs.org:*", "pypi.org:*", "*.pypi.org:*", "10.0.0.5", "10.0.0.6:*"]
+    allow = ["github.com:22", "*.npmjs.org:*", "pypi.org:*", "*.pypi.org:*", "10.0.0.5", "10.0.0.6:*", "gitlab.com:*"]
   }
   secret "TOKEN" {
     value = "v"
@@ -33,11 +33,12 @@ bottle "s" {
 	_, diags := Load(dir, Options{Env: noEnv})
 	type at struct{ line, col, endCol int }
 	want := map[at]string{
-		{4, 21, 38}:  "admits ports 80 and 443 only",
-		{10, 14, 29}: "not by port",
-		{10, 31, 46}: "without npmjs.org itself",
-		{10, 78, 88}: `write "10.0.0.5:*"`,
-		{12, 3, 17}:  "keep secret TOKEN out of the bottle",
+		{4, 21, 38}:    "admits ports 80 and 443 only",
+		{10, 14, 29}:   "not by port",
+		{10, 31, 46}:   "without npmjs.org itself",
+		{10, 78, 88}:   `write "10.0.0.5:*"`,
+		{10, 104, 118}: "every name under an allowed name",
+		{12, 3, 17}:    "keep secret TOKEN out of the bottle",
 	}
 	got := map[at]*hcl.Diagnostic{}
 	for _, d := range diags {

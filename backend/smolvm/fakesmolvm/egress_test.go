@@ -2,8 +2,10 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -61,4 +63,24 @@ func (f *fake) store() *store {
 		f.t.Fatal(err)
 	}
 	return s
+}
+
+// TestAllowlistMachineIsOffline: the fake records an allowlist but cannot
+// enforce it, so the machine's container gets no network at all; an open
+// --net machine gets one.
+func TestAllowlistMachineIsOffline(t *testing.T) {
+	needDocker(t)
+	t.Parallel()
+	f := newFake(t)
+	for name, flags := range map[string]string{"allow": "--allow-cidr 10.0.0.1", "open": "--net"} {
+		f.check(step{args: "machine create --name " + name + " " + flags, stdout: []string{"Created machine: " + name}})
+		f.check(step{args: "machine start --name " + name, stdout: []string{"running"}})
+		out, err := exec.Command("docker", "inspect", "-f", "{{.HostConfig.NetworkMode}}", f.store().container(name)).Output()
+		if err != nil {
+			t.Fatalf("inspect %s: %v", name, err)
+		}
+		if mode := strings.TrimSpace(string(out)); (mode == "none") != (name == "allow") {
+			t.Errorf("machine %s (%s): network mode %q", name, flags, mode)
+		}
+	}
 }
