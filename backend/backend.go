@@ -267,6 +267,26 @@ type HaltedReader interface {
 	ReadsHalted() bool
 }
 
+// QueueSyncer is implemented by backends whose bottles hold their own copy
+// of the queue, because the engine cannot mount the host's directory
+// (kubernetes). SyncQueue copies the requests the agent filed in instance
+// id into the host queue hostDir (the Source of the instance's queue
+// mount), and the answers found there back into the instance, once. The
+// bottle is hostile: the backend confines names, skips links and bounds
+// sizes; the host still validates every request (state.Dir.Intake). A
+// missing instance wraps ErrNotFound.
+type QueueSyncer interface {
+	SyncQueue(ctx context.Context, id, hostDir string) (QueueSync, error)
+}
+
+// QueueSync is what one SyncQueue did.
+type QueueSync struct {
+	// Copied counts the files copied either way.
+	Copied int
+	// Ended is set when the agent has ended: nothing more will be filed.
+	Ended bool
+}
+
 // Derivation asks for an image made of another plus files: see Deriver.
 type Derivation struct {
 	// Base is the image to derive from.

@@ -38,6 +38,7 @@ type dirView struct {
 	pending  []PendingRequest
 	rejected []state.Rejection
 	queueErr error
+	syncErr  error
 }
 
 // list reads every state dir once, concurrently, and returns the ls rows
@@ -55,7 +56,7 @@ func (r *Runner) list(ctx context.Context, engine, events bool) ([]BottleStatus,
 		lists = &engineLists{r: r, ctx: ctx, m: map[string]*engineList{}}
 	}
 	views := make([]dirView, len(ids))
-	if err := forEach(ctx, len(ids), func(i int) { views[i] = r.readDir(ids[i], lists) }); err != nil {
+	if err := forEach(ctx, len(ids), func(i int) { views[i] = r.readDir(ctx, ids[i], lists, events) }); err != nil {
 		return nil, nil, err
 	}
 	rows := make([]BottleStatus, len(views))
@@ -63,6 +64,9 @@ func (r *Runner) list(ctx context.Context, engine, events bool) ([]BottleStatus,
 	for i := range views {
 		v := &views[i]
 		rows[i] = v.row
+		if v.syncErr != nil && events {
+			r.emit(EventWarning, ids[i], "", v.syncErr.Error())
+		}
 		if v.queueErr != nil {
 			if events {
 				r.emit(EventWarning, ids[i], "", v.queueErr.Error())
@@ -85,11 +89,12 @@ func (r *Runner) list(ctx context.Context, engine, events bool) ([]BottleStatus,
 	return rows, reqs, nil
 }
 
-// readDir reads the state dir of id: its metadata, its queue (taken in),
+// readDir reads the state dir of id: its metadata, its queue (taken in;
+// with syncQueue first mirrored from a bottle that holds its own copy),
 // its preserve marker. The row's State stays "" for a bottle only its
 // engine can tell running from exited; its backend's List is then started
 // on lists, when given.
-func (r *Runner) readDir(id string, lists *engineLists) dirView {
+func (r *Runner) readDir(ctx context.Context, id string, lists *engineLists, syncQueue bool) dirView {
 	v := dirView{row: BottleStatus{Identity: id}}
 	dir, err := r.Home.Dir(id)
 	if err != nil {
@@ -97,6 +102,9 @@ func (r *Runner) readDir(id string, lists *engineLists) dirView {
 		return v
 	}
 	md, mdErr := dir.ReadMetadata()
+	if syncQueue {
+		v.syncErr = r.syncQueueOnce(ctx, dir)
+	}
 	pending, rejected, err := r.intake(dir)
 	v.queueErr, v.rejected = err, rejected
 	bottle := ""

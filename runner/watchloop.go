@@ -67,7 +67,8 @@ func (r *Runner) Watch(ctx context.Context, opts WatchOptions) error {
 	wopts.Immediate = []string{state.DockerfileFile}
 	go func() { werr <- watch.Run(ctx, r.Home.StateRoot(), wopts, batches) }()
 
-	w := &watcher{r: r, opts: opts, inflight: map[string]bool{}, seen: map[string]bool{}, failed: map[string]string{}}
+	w := &watcher{r: r, opts: opts, inflight: map[string]bool{}, seen: map[string]bool{}, failed: map[string]string{},
+		polling: map[string]bool{}, quietUntil: map[string]time.Time{}}
 	defer w.wg.Wait()
 	// The full rescan backs up fsnotify (lost events); it is timed so
 	// that it never takes more than about 2% of the time, however many
@@ -117,6 +118,9 @@ type watcher struct {
 	// failed remembers the per-bottle Dockerfile a resume failed on, so a
 	// broken approval is reported once rather than retried every scan.
 	failed map[string]string
+	// polling and quietUntil pace the queue mirrors (queuesync.go).
+	polling    map[string]bool
+	quietUntil map[string]time.Time
 }
 
 // sweep looks at every identity: resume the ready ones, take in their queues
@@ -168,6 +172,7 @@ func (w *watcher) visit(ctx context.Context, ids []string) {
 		if err := w.r.recoverIdle(ctx, dir); err != nil && w.report(id, err) {
 			w.r.emit(EventWatchError, id, md.Bottle, err.Error())
 		}
+		w.mirrorQueue(ctx, id, dir)
 		if pending, rejected, err := w.r.intake(dir); err == nil {
 			for _, rj := range rejected {
 				w.r.emit(EventRejected, id, md.Bottle, rj.ID+": "+rj.Reason)

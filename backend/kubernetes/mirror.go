@@ -201,13 +201,17 @@ func (m *mirror) push(ctx context.Context, mt backend.Mount, inPod map[string]bo
 
 // limitedWriter fails once more than n bytes were written.
 type limitedWriter struct {
-	w io.Writer
-	n int64
+	w     io.Writer
+	n     int64
+	total int64 // the limit, for the message; 0: n as first given
 }
 
 func (l *limitedWriter) Write(p []byte) (int, error) {
+	if l.total == 0 {
+		l.total = l.n
+	}
 	if int64(len(p)) > l.n {
-		return 0, fmt.Errorf("more than %d bytes in all", defaultLimits.bytes)
+		return 0, fmt.Errorf("more than %d bytes in all", l.total)
 	}
 	l.n -= int64(len(p))
 	return l.w.Write(p)

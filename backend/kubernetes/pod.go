@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"path"
 	"strconv"
 	"strings"
 
@@ -95,10 +96,18 @@ func podFor(spec backend.Spec, image string) (*corev1.Pod, error) {
 	statusMounts := []corev1.VolumeMount{gate}
 	volumes := []corev1.Volume{{Name: gateVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
 	for i, m := range spec.Mounts {
-		name := "mount-" + strconv.Itoa(i)
-		volumes = append(volumes, corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
-		agentMounts = append(agentMounts, corev1.VolumeMount{Name: name, MountPath: m.Target, ReadOnly: m.ReadOnly})
-		statusMounts = append(statusMounts, corev1.VolumeMount{Name: name, MountPath: mountDir(i)})
+		// A mount inside another (the queue inside /run/bottle) is a
+		// folder of the outer one's volume: the kubelet makes that folder
+		// before the container starts, so the mount point exists even
+		// when the outer mount is read-only.
+		name, sub := "mount-"+strconv.Itoa(i), ""
+		if j, rel := enclosing(spec.Mounts, i); j >= 0 {
+			name, sub = "mount-"+strconv.Itoa(j), rel
+		} else {
+			volumes = append(volumes, corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+		}
+		agentMounts = append(agentMounts, corev1.VolumeMount{Name: name, MountPath: m.Target, ReadOnly: m.ReadOnly, SubPath: sub})
+		statusMounts = append(statusMounts, corev1.VolumeMount{Name: name, MountPath: mountDir(i), SubPath: sub})
 	}
 	small := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("16Mi")}
 	no := false
@@ -148,6 +157,25 @@ func podFor(spec backend.Spec, image string) (*corev1.Pod, error) {
 }
 
 func mountDir(i int) string { return mountsDir + "/" + strconv.Itoa(i) }
+
+// enclosing returns the outermost other mount whose target holds the
+// target of mounts[i], and the path of that target below it; -1 for none.
+func enclosing(mounts []backend.Mount, i int) (int, string) {
+	best, rel := -1, ""
+	for j, m := range mounts {
+		if j == i {
+			continue
+		}
+		r, ok := strings.CutPrefix(path.Clean(mounts[i].Target), strings.TrimSuffix(path.Clean(m.Target), "/")+"/")
+		if !ok || r == "" {
+			continue
+		}
+		if best < 0 || len(m.Target) < len(mounts[best].Target) {
+			best, rel = j, r
+		}
+	}
+	return best, rel
+}
 
 // securityContext turns a Docker-style user ("UID" or "UID:GID") into the
 // Pod's. Kubernetes takes numbers only: a name cannot be resolved without

@@ -57,7 +57,12 @@ func TestPodFor(t *testing.T) {
 	var ro, rw bool
 	for _, m := range a.VolumeMounts {
 		ro = ro || (m.MountPath == "/run/bottle" && m.ReadOnly)
-		rw = rw || (m.MountPath == "/run/bottle/queue" && !m.ReadOnly)
+		// The queue is a folder of /run/bottle's volume, so that its mount
+		// point exists inside the read-only mount (the kubelet makes it).
+		rw = rw || (m.MountPath == "/run/bottle/queue" && !m.ReadOnly && m.Name == "mount-0" && m.SubPath == "queue")
+	}
+	if len(p.Spec.Volumes) != 2 {
+		t.Errorf("volumes %+v: want the gate's and /run/bottle's only", p.Spec.Volumes)
 	}
 	if !ro || !rw {
 		t.Errorf("agent mounts %+v: want /run/bottle read-only, its queue read-write", a.VolumeMounts)
