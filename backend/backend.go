@@ -317,6 +317,15 @@ type Deriver interface {
 	Derive(ctx context.Context, d Derivation, fill func(ctx context.Context, instance string) error) (ref string, reused bool, err error)
 }
 
+// RemoteImageLister is implemented by backends that push the per-bottle
+// images they build to a registry (kubernetes). RemoteLeftovers lists them
+// there as Resources that RemoveResource removes; gc judges them as it does
+// Leftovers. It is apart from Leftovers, which every teardown calls, since
+// listing a registry costs requests in proportion to its size.
+type RemoteImageLister interface {
+	RemoteLeftovers(ctx context.Context) ([]Resource, error)
+}
+
 // ImageLister is implemented by backends that keep the images bottle
 // builds (agent, cwd and per-bottle images), so that gc can drop the
 // superseded ones.

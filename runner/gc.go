@@ -121,7 +121,7 @@ func (r *Runner) gcBackend(ctx context.Context, be backend.Backend, dry bool, do
 		removed = append(removed, fmt.Sprintf("%s %s (%s)", be.Name(), inst.Name, inst.Identity))
 		r.removeOrphanState(inst.Identity)
 	}
-	res, err := be.Leftovers(ctx)
+	res, err := leftovers(ctx, be)
 	if err != nil {
 		return removed, errors.Join(append(errs, err)...)
 	}
@@ -152,6 +152,23 @@ func (r *Runner) gcBackend(ctx context.Context, be backend.Backend, dry bool, do
 		removed = append(removed, fmt.Sprintf("%s %s %s (%s)", be.Name(), rs.Kind, rs.Name, rs.Identity))
 	}
 	return removed, errors.Join(append(errs, rerrs...)...)
+}
+
+// leftovers is what gc judges of a backend: its Leftovers and, for a
+// backend that pushes to a registry, the per-bottle images there.
+func leftovers(ctx context.Context, be backend.Backend) ([]backend.Resource, error) {
+	res, err := be.Leftovers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if rl, ok := be.(backend.RemoteImageLister); ok {
+		remote, err := rl.RemoteLeftovers(ctx)
+		if err != nil {
+			return nil, err
+		}
+		res = append(res, remote...)
+	}
+	return res, nil
 }
 
 // orphan reports whether the instance of identity belongs to nobody.

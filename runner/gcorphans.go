@@ -34,7 +34,7 @@ func (r *Runner) gcOrphans(ctx context.Context, be backend.Backend, dry bool, do
 		}
 		lines = append(lines, fmt.Sprintf("%s %s (%s; its home %s is gone)", be.Name(), inst.Name, inst.Identity, inst.Labels[backend.LabelHomePath]))
 	}
-	res, err := be.Leftovers(ctx)
+	res, err := leftovers(ctx, be)
 	if err != nil {
 		return lines, errors.Join(append(errs, err)...)
 	}

@@ -362,6 +362,8 @@ func (b *Backend) RemoveResource(ctx context.Context, r backend.Resource) error 
 			return fmt.Errorf("remove image %s: no image builder configured", r.Name)
 		}
 		return b.images.RemoveResource(ctx, r)
+	case RegistryImageKind:
+		return b.removeRegistryImage(ctx, r)
 	}
 	return fmt.Errorf("remove %s %s: the kubernetes backend has no such resource kind", r.Kind, r.Name)
 }

@@ -44,7 +44,7 @@ longer exist left; --dry-run removes nothing and lists what would go.`,
 			return err
 		},
 	}
-	cmd.Flags().StringSliceVar(&backends, "backend", []string{backend.Docker}, "backends to sweep (docker, smolmachines)")
+	cmd.Flags().StringSliceVar(&backends, "backend", []string{backend.Docker}, "backends to sweep (docker, smolmachines, kubernetes)")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "list what would be removed, remove nothing")
 	cmd.Flags().BoolVar(&opts.Orphans, "orphans", false, "also remove what BOTTLE_HOMEs that no longer exist left")
 	return cmd
