@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/bottle-dev/bottle/backend"
 	"github.com/bottle-dev/bottle/backend/buildctx"
 	"github.com/bottle-dev/bottle/config"
 	"github.com/bottle-dev/bottle/runner/state"
@@ -142,7 +143,7 @@ func (r *Runner) planBottle(b *config.Bottle) (*BottlePlan, error) {
 		Identity: pattern + " " + Unknown, Container: "bottle-" + pattern,
 		StateDir: r.Home.StateRoot() + "/" + pattern, Workdir: a.Workdir, User: a.User,
 		CPUs: b.CPUs, MemoryBytes: b.MemoryBytes, Transcript: a.Transcript, Env: []EnvPlan{},
-		Network: "bottle-" + pattern + " (outbound)",
+		Network: openNetwork(b.Backend, pattern),
 	}
 	if !b.Network {
 		bp.Network = "none (network = false)"
@@ -217,4 +218,16 @@ func (r *Runner) resumable(cfg *config.Config) []ResumablePlan {
 		out = append(out, rp)
 	}
 	return out
+}
+
+// openNetwork says what a bottle with network = true and no egress policy is
+// attached to, in its backend's terms.
+func openNetwork(backendName, pattern string) string {
+	switch backendName {
+	case backend.Smolmachines:
+		return "smolvm --net (every outbound address)"
+	case backend.Kubernetes:
+		return "the cluster's pod network (outbound; a NetworkPolicy denies ingress from other bottles)"
+	}
+	return "bottle-" + pattern + " (outbound)"
 }

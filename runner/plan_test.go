@@ -159,6 +159,10 @@ func TestPlanSelect(t *testing.T) {
 	if err != nil || len(p.Bottles) != 1 || p.Bottles[0].Backend != "smolmachines" || p.Bottles[0].BackendSource != "BOTTLE_BACKEND" {
 		t.Fatalf("plan of c under BOTTLE_BACKEND: %+v, %v", p, err)
 	}
+	// The network is said in the backend's terms, not docker's.
+	if got := p.Bottles[0].Network; got != "smolvm --net (every outbound address)" {
+		t.Errorf("smolmachines network plan %q", got)
+	}
 	if _, err := e.r.PlanConfig(e.load(), []string{"nope"}); err == nil || !strings.Contains(err.Error(), "[b c]") {
 		t.Errorf("plan of an unknown bottle = %v; want the declared ones listed", err)
 	}

@@ -3,11 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
+	"github.com/bottle-dev/bottle/backend/egress"
 	"github.com/bottle-dev/bottle/backend/egress/proxy"
 	"github.com/bottle-dev/bottle/cmd/bottle/internal/termsafe"
 	"github.com/bottle-dev/bottle/runner"
@@ -25,10 +24,9 @@ func (a *app) egressLogs(ctx context.Context, r *runner.Runner, identity string)
 		return nil
 	}
 	for _, ev := range events {
-		dest := termsafe.String(ev.Host)
-		if ev.Port != 0 {
-			dest = termsafe.String(net.JoinHostPort(ev.Host, strconv.Itoa(ev.Port)))
-		}
+		// A Rule writes the port back as the language does (":*" for
+		// every port, none for 80 and 443).
+		dest := termsafe.String(egress.Rule{Host: ev.Host, Port: ev.Port}.String())
 		at := ev.Time.Local().Format("2006-01-02 15:04:05")
 		switch ev.Event {
 		case proxy.EventDenied:
