@@ -53,45 +53,66 @@ func (r *Runner) list(ctx context.Context, engine, events bool) ([]BottleStatus,
 	}
 	var lists *engineLists
 	if engine {
-		lists = &engineLists{r: r, ctx: ctx, m: map[string]*engineList{}}
+		lists = newEngineLists(ctx, r)
 	}
 	views := make([]dirView, len(ids))
 	if err := forEach(ctx, len(ids), func(i int) { views[i] = r.readDir(ctx, ids[i], lists, events) }); err != nil {
 		return nil, nil, err
 	}
-	rows := make([]BottleStatus, len(views))
-	var reqs []PendingRequest
-	for i := range views {
-		v := &views[i]
-		rows[i] = v.row
-		if v.syncErr != nil && events {
-			r.emit(EventWarning, ids[i], "", v.syncErr.Error())
-		}
-		if v.queueErr != nil {
-			if events {
-				r.emit(EventWarning, ids[i], "", v.queueErr.Error())
-			}
-			continue
-		}
-		for _, rj := range v.rejected {
-			if events {
-				r.emit(EventRejected, ids[i], "", rj.ID+": "+rj.Reason)
-			}
-		}
-		reqs = append(reqs, v.pending...)
+	if events {
+		r.report(views)
 	}
+	rows, reqs := assemble(views, invalid)
 	if engine {
 		lists.fill(rows)
-	}
-	for _, name := range invalid {
-		rows = append(rows, BottleStatus{Identity: name, State: StatusError, Error: "not a bottle state dir (bad name); remove it by hand"})
 	}
 	return rows, reqs, nil
 }
 
-// readDir reads the state dir of id: its metadata, its queue (taken in;
-// with syncQueue first mirrored from a bottle that holds its own copy),
-// its preserve marker. The row's State stays "" for a bottle only its
+// report emits what reading views found in the queues: sync and read
+// errors as warnings, and the requests rejected on intake.
+func (r *Runner) report(views []dirView) {
+	for i := range views {
+		v := &views[i]
+		if v.syncErr != nil {
+			r.emit(EventWarning, v.row.Identity, "", v.syncErr.Error())
+		}
+		if v.queueErr != nil {
+			r.emit(EventWarning, v.row.Identity, "", v.queueErr.Error())
+			continue
+		}
+		for _, rj := range v.rejected {
+			r.emit(EventRejected, v.row.Identity, "", rj.ID+": "+rj.Reason)
+		}
+	}
+}
+
+// assemble returns the rows of views, then one error row per invalid name,
+// and the pending requests of views in their order.
+func assemble(views []dirView, invalid []string) ([]BottleStatus, []PendingRequest) {
+	rows := make([]BottleStatus, 0, len(views)+len(invalid))
+	var reqs []PendingRequest
+	for i := range views {
+		rows = append(rows, views[i].row)
+		if views[i].queueErr == nil {
+			reqs = append(reqs, views[i].pending...)
+		}
+	}
+	for _, name := range invalid {
+		rows = append(rows, invalidRow(name))
+	}
+	return rows, reqs
+}
+
+// invalidRow is the row of an entry of the state root that is not an
+// identity's state dir.
+func invalidRow(name string) BottleStatus {
+	return BottleStatus{Identity: name, State: StatusError, Error: "not a bottle state dir (bad name); remove it by hand"}
+}
+
+// readDir reads the state dir of id: its metadata, its preserve marker,
+// its queue (taken in; with syncQueue first mirrored from a bottle that
+// holds its own copy). The row's State stays "" for a bottle only its
 // engine can tell running from exited; its backend's List is then started
 // on lists, when given.
 func (r *Runner) readDir(ctx context.Context, id string, lists *engineLists, syncQueue bool) dirView {
@@ -102,8 +123,9 @@ func (r *Runner) readDir(ctx context.Context, id string, lists *engineLists, syn
 		return v
 	}
 	md, mdErr := dir.ReadMetadata()
-	if syncQueue {
-		v.syncErr = r.syncQueueOnce(ctx, dir)
+	preserved := dir.IsPreserved()
+	if syncQueue && mdErr == nil && !preserved {
+		v.syncErr = r.syncQueueOnce(ctx, dir, md.BackendName())
 	}
 	pending, rejected, err := r.intake(dir)
 	v.queueErr, v.rejected = err, rejected
@@ -120,7 +142,7 @@ func (r *Runner) readDir(ctx context.Context, id string, lists *engineLists, syn
 	}
 	v.row.Bottle, v.row.Agent, v.row.Backend, v.row.StartedAt = md.Bottle, md.Agent, md.BackendName(), md.StartedAt
 	v.row.PendingRequests = len(pending)
-	if dir.IsPreserved() {
+	if preserved {
 		v.row.State = StatusPreserved
 	} else if lists != nil {
 		lists.start(v.row.Backend)
@@ -142,6 +164,10 @@ type engineList struct {
 	done   chan struct{}
 	byName map[string]backend.Instance
 	err    error
+}
+
+func newEngineLists(ctx context.Context, r *Runner) *engineLists {
+	return &engineLists{r: r, ctx: ctx, m: map[string]*engineList{}}
 }
 
 // start begins the List of the backend name unless it has begun.

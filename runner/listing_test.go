@@ -1,6 +1,7 @@
 package runner_test
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -70,5 +71,69 @@ func TestStatusIsSilent(t *testing.T) {
 	}
 	if !slices.Contains(auditEvents(t, d), "request_rejected") {
 		t.Errorf("audit %q: the bad request was not rejected", auditEvents(t, d))
+	}
+}
+
+// TestListerRereadsWhatChanged: a Lister re-reads only the state dirs the
+// changed paths name (a request there is taken in, frozen, before it is
+// listed), follows identities that appear and go, asks the engine every
+// time, and reads everything when told the state root changed.
+func TestListerRereadsWhatChanged(t *testing.T) {
+	e := newEnv(t, basicHCL)
+	a := e.stateOf("a-aaaaa", false, false)
+	e.stateOf("c-aaaaa", true, false)
+	l := e.r.NewLister()
+	root := e.home.StateRoot()
+	refresh := func(full bool, paths ...string) (map[string]runner.BottleStatus, []string, []runner.PendingRequest) {
+		t.Helper()
+		rows, reqs, err := l.Refresh(t.Context(), paths, full)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]runner.BottleStatus{}
+		var order []string
+		for _, r := range rows {
+			got[r.Identity] = r
+			order = append(order, r.Identity)
+		}
+		return got, order, reqs
+	}
+	if _, order, _ := refresh(false); !slices.Equal(order, []string{"a-aaaaa", "c-aaaaa"}) {
+		t.Fatalf("first refresh %q", order)
+	}
+
+	// A request nobody reported is not read; reported, it is frozen and listed.
+	writeFile(t, filepath.Join(a.QueuePath(), "r1.json"), string(request("r1", "ok", "RUN true")))
+	if got, _, reqs := refresh(false); got["a-aaaaa"].PendingRequests != 0 || len(reqs) != 0 {
+		t.Errorf("an unreported change was read: %+v %+v", got["a-aaaaa"], reqs)
+	}
+	got, _, reqs := refresh(false, filepath.Join(a.QueuePath(), "r1.json"), "/elsewhere/x")
+	if got["a-aaaaa"].PendingRequests != 1 || len(reqs) != 1 || reqs[0].Request.ID != "r1" {
+		t.Errorf("after the change was reported: %+v %+v", got["a-aaaaa"], reqs)
+	}
+	if _, err := a.PendingRequest("r1"); err != nil {
+		t.Errorf("listed but not frozen: %v", err)
+	}
+
+	// Identities come and go.
+	e.stateOf("b-aaaaa", false, false)
+	if err := os.RemoveAll(filepath.Join(root, "c-aaaaa")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(root, "Bad_Name"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	got, order, reqs := refresh(false, filepath.Join(root, "b-aaaaa", "metadata.json"), filepath.Join(root, "c-aaaaa"), filepath.Join(root, "Bad_Name"))
+	if !slices.Equal(order, []string{"a-aaaaa", "b-aaaaa", "Bad_Name"}) || got["Bad_Name"].State != runner.StatusError || len(reqs) != 1 {
+		t.Errorf("after b came, c went and a bad name appeared: %q %+v", order, reqs)
+	}
+
+	// The state root itself: everything is read again.
+	writeFile(t, filepath.Join(e.stateDir("b-aaaaa").QueuePath(), "r2.json"), string(request("r2", "ok", "RUN true")))
+	if _, _, reqs := refresh(false, root); len(reqs) != 2 {
+		t.Errorf("a rescan found %d requests, want 2", len(reqs))
+	}
+	if n := len(e.docker.Calls(fake.OpList)); n != 5 {
+		t.Errorf("%d Lists for 5 refreshes", n)
 	}
 }

@@ -38,7 +38,12 @@ func (r *Runner) queueSyncer(dir *state.Dir) backend.QueueSyncer {
 	if err != nil {
 		return nil
 	}
-	b, err := r.backend(md.BackendName())
+	return r.queueSyncerOf(md.BackendName())
+}
+
+// queueSyncerOf returns the QueueSyncer of the backend name, or nil.
+func (r *Runner) queueSyncerOf(name string) backend.QueueSyncer {
+	b, err := r.backend(name)
 	if err != nil {
 		return nil
 	}
@@ -46,10 +51,10 @@ func (r *Runner) queueSyncer(dir *state.Dir) backend.QueueSyncer {
 	return qs
 }
 
-// syncQueueOnce mirrors the queue of dir's bottle once when its backend
-// needs it. A bottle without an instance has nothing to mirror.
-func (r *Runner) syncQueueOnce(ctx context.Context, dir *state.Dir) error {
-	qs := r.queueSyncer(dir)
+// syncQueueOnce mirrors the queue of dir's bottle, which runs on the
+// backend backendName, once when that backend needs it. A bottle without an instance has nothing to mirror.
+func (r *Runner) syncQueueOnce(ctx context.Context, dir *state.Dir, backendName string) error {
+	qs := r.queueSyncerOf(backendName)
 	if qs == nil {
 		return nil
 	}

@@ -52,10 +52,12 @@ type actionMsg struct {
 	err  error
 }
 
-func (m Model) refreshCmd() tea.Cmd {
+// refreshCmd reads the listing: the state dirs that paths name, or all
+// of them when full is set (Source.Refresh).
+func (m Model) refreshCmd(paths []string, full bool) tea.Cmd {
 	src, ctx := m.src, m.ctx
 	return func() tea.Msg {
-		st, reqs, err := src.Overview(ctx)
+		st, reqs, err := src.Refresh(ctx, paths, full)
 		if err != nil {
 			return refreshMsg{err: err}
 		}

@@ -29,14 +29,22 @@ type fakeSource struct {
 	failWith error
 
 	approved, stopped, resumed []string
+	refreshes                  []refreshCall
 	// digests are what each Approve call was given.
 	digests []string
 	denied  []string // "identity request reason"
 }
 
-func (f *fakeSource) Overview(context.Context) ([]runner.BottleStatus, []runner.PendingRequest, error) {
+// refreshCall is what one Refresh was asked to read.
+type refreshCall struct {
+	paths []string
+	full  bool
+}
+
+func (f *fakeSource) Refresh(_ context.Context, paths []string, full bool) ([]runner.BottleStatus, []runner.PendingRequest, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.refreshes = append(f.refreshes, refreshCall{paths, full})
 	return append([]runner.BottleStatus(nil), f.status...), append([]runner.PendingRequest(nil), f.requests...), nil
 }
 

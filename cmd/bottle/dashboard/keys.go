@@ -97,7 +97,7 @@ func (m Model) onTableKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.mode = modeHelp
 		return m, nil
 	case key.Matches(msg, keys.Refresh):
-		m, c1 := m.refresh()
+		m, c1 := m.refresh(nil, true) // asked for: read everything
 		m, c2 := m.loadDetail()
 		return m, tea.Batch(c1, c2)
 	case key.Matches(msg, keys.Next):

@@ -79,8 +79,15 @@ type Model struct {
 	reqIndex int
 
 	refreshing, refreshAgain bool
-	refreshErr               error
-	watching                 bool
+	// againPaths and againFull are what the refresh asked for while one
+	// was in flight must read.
+	againPaths []string
+	againFull  bool
+	// ticks counts the periodic checks: every fullRefreshEvery-th reads
+	// every state dir again.
+	ticks      int
+	refreshErr error
+	watching   bool
 
 	detail                     detailMsg
 	detailLoading, detailAgain bool
@@ -147,7 +154,7 @@ func New(ctx context.Context, src Source, opts Options) Model {
 
 // Init starts the first refresh, the periodic check and the file watch.
 func (m Model) Init() tea.Cmd {
-	return tea.Batch(m.refreshCmd(), m.tickCmd(), m.waitChanges())
+	return tea.Batch(m.refreshCmd(nil, true), m.tickCmd(), m.waitChanges())
 }
 
 // selectedRow returns the row under the cursor.

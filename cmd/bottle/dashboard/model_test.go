@@ -157,7 +157,7 @@ func TestBottlesComeAndGo(t *testing.T) {
 	m := press(t, newModel(t, f), "G") // cursor on the last row
 	all := f.status
 	f.set(all[:1], f.requests)
-	m = drain(t, m, m.refreshCmd())
+	m = drain(t, m, m.refreshCmd(nil, true))
 	if m.cursor != 0 || m.selected != idDemo {
 		t.Fatalf("after rows vanished: cursor %d selected %q", m.cursor, m.selected)
 	}
@@ -165,7 +165,7 @@ func TestBottlesComeAndGo(t *testing.T) {
 	mustContain(t, m.View(), "> "+idDemo, "1 bottle ")
 
 	f.set(nil, nil)
-	m = drain(t, m, m.refreshCmd())
+	m = drain(t, m, m.refreshCmd(nil, true))
 	v := m.View()
 	checkScreen(t, v, 80, 24)
 	mustContain(t, v, "No bottles", "0 bottles")
@@ -176,9 +176,9 @@ func TestBottlesComeAndGo(t *testing.T) {
 	// follows the selected identity.
 	m = press(t, m, "esc")
 	f.set(all[1:2], nil)
-	m = drain(t, m, m.refreshCmd())
+	m = drain(t, m, m.refreshCmd(nil, true))
 	f.set(all, f.requests)
-	m = drain(t, m, m.refreshCmd())
+	m = drain(t, m, m.refreshCmd(nil, true))
 	if m.selected != idFixer || m.cursor != 1 {
 		t.Errorf("cursor did not follow %s: cursor %d selected %q", idFixer, m.cursor, m.selected)
 	}
@@ -282,7 +282,7 @@ func TestFileChangesRefresh(t *testing.T) {
 	m := New(t.Context(), f, Options{Changes: changes, Now: func() time.Time { return testNow }})
 	// Not Init: its wait for changes would be left running by drain and
 	// swallow the batch below.
-	m = drain(t, m, m.refreshCmd())
+	m = drain(t, m, m.refreshCmd(nil, true))
 	f.set(f.status[:1], nil)
 	changes <- []string{"/home/.bottle/state/" + idDemo + "/queue/x.answer.json"}
 	m = drain(t, m, m.waitChanges())

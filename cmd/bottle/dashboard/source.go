@@ -22,9 +22,12 @@ import (
 // Source is everything the dashboard reads and does. NewSource provides it
 // from a *runner.Runner; tests use a fake.
 type Source interface {
-	// Overview is every bottle's row and every pending request, read in
-	// one pass over the state dirs (each queue taken in once).
-	Overview(ctx context.Context) ([]runner.BottleStatus, []runner.PendingRequest, error)
+	// Refresh is every bottle's row and every pending request, read in
+	// one pass over the state dirs (each queue taken in once). Unless full
+	// is set it may re-read only the state dirs holding paths (changed
+	// files under the state root, from runner/watch) and reuse its last
+	// read of the others.
+	Refresh(ctx context.Context, paths []string, full bool) ([]runner.BottleStatus, []runner.PendingRequest, error)
 	// Approve grants the request whose frozen digest is digest, and no
 	// other: the dashboard passes the digest of the lines it showed.
 	Approve(ctx context.Context, identity, requestID, digest string) (*runner.Approval, error)
@@ -40,12 +43,15 @@ type Source interface {
 
 // NewSource adapts r: every action is the runner method the matching bottle
 // command calls.
-func NewSource(r *runner.Runner) Source { return runnerSource{r} }
+func NewSource(r *runner.Runner) Source { return runnerSource{r, r.NewLister()} }
 
-type runnerSource struct{ r *runner.Runner }
+type runnerSource struct {
+	r *runner.Runner
+	l *runner.Lister
+}
 
-func (s runnerSource) Overview(ctx context.Context) ([]runner.BottleStatus, []runner.PendingRequest, error) {
-	return s.r.Overview(ctx)
+func (s runnerSource) Refresh(ctx context.Context, paths []string, full bool) ([]runner.BottleStatus, []runner.PendingRequest, error) {
+	return s.l.Refresh(ctx, paths, full)
 }
 
 func (s runnerSource) Approve(ctx context.Context, identity, requestID, digest string) (*runner.Approval, error) {

@@ -92,12 +92,12 @@ func TestRunnerSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := NewSource(&runner.Runner{Home: home})
-	rows, reqs, err := src.Overview(t.Context())
+	rows, reqs, err := src.Refresh(t.Context(), nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(rows) != 2 || rows[0].State != runner.StatusPreserved || rows[1].State != runner.StatusError || len(reqs) != 0 {
-		t.Errorf("Overview = %+v, %+v", rows, reqs)
+		t.Errorf("Refresh = %+v, %+v", rows, reqs)
 	}
 	evs, err := src.AuditTail(t.Context(), "demo-abcde", 2)
 	if err != nil || len(evs) != 2 || evs[0].Event != "request" || evs[1].Event != "approval" {

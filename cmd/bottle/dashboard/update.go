@@ -60,7 +60,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		} else {
 			m.setStatus(msg.text, false)
 		}
-		m, refresh := m.refresh()
+		m, refresh := m.refresh(nil, true)
 		m, detail := m.loadDetail()
 		return m, tea.Batch(refresh, detail)
 	case runner.Event:
@@ -72,9 +72,16 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
+// fullRefreshEvery is how many periodic checks pass between two reads of
+// every state dir while the file watch runs: in between, a check asks the
+// engines only, and the watch names the state dirs to read again. The full
+// read is the safety net for a change the watch did not report.
+const fullRefreshEvery = 15
+
 func (m Model) onTick() (tea.Model, tea.Cmd) {
 	cmds := []tea.Cmd{m.tickCmd()}
-	m, c := m.refresh()
+	m.ticks++
+	m, c := m.refresh(nil, !m.watching || m.ticks%fullRefreshEvery == 0)
 	cmds = append(cmds, c)
 	m, c = m.loadDetail()
 	cmds = append(cmds, c)
@@ -88,7 +95,7 @@ func (m Model) onTick() (tea.Model, tea.Cmd) {
 
 func (m Model) onChanges(paths []string) (tea.Model, tea.Cmd) {
 	cmds := []tea.Cmd{m.waitChanges()}
-	m, c := m.refresh()
+	m, c := m.refresh(paths, false)
 	cmds = append(cmds, c)
 	for _, p := range paths {
 		if m.selected != "" && strings.Contains(filepath.ToSlash(p), "/"+m.selected+"/") {
@@ -100,15 +107,18 @@ func (m Model) onChanges(paths []string) (tea.Model, tea.Cmd) {
 	return m, tea.Batch(cmds...)
 }
 
-// refresh starts a listing unless one is in flight; then it asks for one
-// more when that ends, so no change is missed and none piles up.
-func (m Model) refresh() (Model, tea.Cmd) {
+// refresh starts a listing of paths (all state dirs when full) unless one
+// is in flight; then it asks for one more when that ends, of everything
+// asked for meanwhile, so no change is missed and none piles up.
+func (m Model) refresh(paths []string, full bool) (Model, tea.Cmd) {
 	if m.refreshing {
 		m.refreshAgain = true
+		m.againPaths = append(m.againPaths, paths...)
+		m.againFull = m.againFull || full
 		return m, nil
 	}
 	m.refreshing = true
-	return m, m.refreshCmd()
+	return m, m.refreshCmd(paths, full)
 }
 
 func (m Model) onRefresh(msg refreshMsg) (tea.Model, tea.Cmd) {
@@ -130,9 +140,10 @@ func (m Model) onRefresh(msg refreshMsg) (tea.Model, tea.Cmd) {
 		cmds = append(cmds, c)
 	}
 	if m.refreshAgain {
-		m.refreshAgain = false
+		paths, full := m.againPaths, m.againFull
+		m.refreshAgain, m.againPaths, m.againFull = false, nil, false
 		var c tea.Cmd
-		m, c = m.refresh()
+		m, c = m.refresh(paths, full)
 		cmds = append(cmds, c)
 	}
 	return m, tea.Batch(cmds...)
