@@ -111,3 +111,34 @@ func TestWatchMirrorsAQueueSyncer(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestListerSyncsEveryRefresh: the dashboard's Lister reads a bottle whose
+// backend keeps its own queue on every refresh, reported change or not,
+// since only that read mirrors a request filed there.
+func TestListerSyncsEveryRefresh(t *testing.T) {
+	e := newEnv(t, basicHCL)
+	sb := &syncingBackend{Backend: e.docker, inPod: map[string][]byte{}}
+	e.r.Backend = func(name string) (backend.Backend, error) { return sb, nil }
+	e.stateOf("pod-aaaaa", false, false)
+	e.stateOf("kept-aaaaa", true, false)
+	e.docker.AddImage(baseImage, nil)
+	if _, err := e.docker.Create(t.Context(), backend.Spec{Identity: "pod-aaaaa", Bottle: "b", Agent: "a", Image: baseImage}); err != nil {
+		t.Fatal(err)
+	}
+	l := e.r.NewLister()
+	if _, _, err := l.Refresh(t.Context(), nil, true); err != nil {
+		t.Fatal(err)
+	}
+	sb.file("req-9.json", request("req-9", "need it", "RUN true"))
+	before := sb.callCount()
+	_, reqs, err := l.Refresh(t.Context(), nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := sb.callCount() - before; n != 1 {
+		t.Errorf("%d syncs in a refresh with no change reported, want 1 (the running bottle's)", n)
+	}
+	if len(reqs) != 1 || reqs[0].Request.ID != "req-9" {
+		t.Errorf("Refresh = %+v; want the mirrored req-9", reqs)
+	}
+}
