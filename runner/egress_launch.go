@@ -58,3 +58,17 @@ func (r *Runner) egressSpec(s *session, env map[string]string) (*backend.EgressS
 	}
 	return &backend.EgressSpec{Policy: p}, nil
 }
+
+// resolveEgress works out the launch's egress policy before its image, so
+// that the backend can start the proxy while the image is resolved
+// (prepareNetwork). Its variables (placeholders, proxy) go into the
+// bottle's environment after the agent's own (prepare).
+func (r *Runner) resolveEgress(s *session) error {
+	env := map[string]string{}
+	eg, err := r.networkSpec(s, env)
+	if err != nil {
+		return err
+	}
+	s.egress, s.egressEnv = eg, env
+	return nil
+}

@@ -75,6 +75,10 @@ type session struct {
 	tree *launchTree
 	// ran: the agent was started, so its workspace may hold work.
 	ran bool
+	// egress and egressEnv are the launch's egress policy and the
+	// variables it puts in the bottle (resolveEgress).
+	egress    *backend.EgressSpec
+	egressEnv map[string]string
 }
 
 // Apply launches a new bottle of opts.Bottle under a freshly minted identity.
@@ -155,9 +159,10 @@ func (r *Runner) run(ctx context.Context, s *session, opts LaunchOptions) (res *
 	id := s.dir.Identity
 	res = &LaunchResult{Identity: id, Bottle: s.bottle.Name, Backend: s.be.Name()}
 	started := false
-	// The network is made while the image is resolved (a resume's build
-	// takes longer than the network); Create adopts it.
-	network := r.prepareNetwork(ctx, s)
+	// The network (and an egress proxy) is made while the image is
+	// resolved (a resume's build takes longer than the network); Create
+	// adopts it.
+	network := func() error { return errNoNetwork }
 	// The cleanup decision runs after the launch has fully closed: the
 	// instance is gone and output flushed. It must run on every path,
 	// including errors and interrupts.
@@ -174,6 +179,10 @@ func (r *Runner) run(ctx context.Context, s *session, opts LaunchOptions) (res *
 		err = errors.Join(err, r.decide(ctx, s, res, started, prepared))
 	}()
 
+	if err := r.resolveEgress(s); err != nil {
+		return res, err
+	}
+	network = r.prepareNetwork(ctx, s)
 	spec, err := r.prepare(ctx, s, opts)
 	if err != nil {
 		return res, err
@@ -303,12 +312,10 @@ func (r *Runner) prepare(ctx context.Context, s *session, opts LaunchOptions) (*
 	if s.resumed {
 		env["BOTTLE_RESUMED"] = "1"
 	}
-	eg, err := r.networkSpec(s, env)
-	if err != nil {
-		return nil, err
+	for k, v := range s.egressEnv {
+		env[k] = v
 	}
 	spec := r.baseSpec(s)
-	spec.Egress = eg
 	spec.Image, spec.Command, spec.Env = image, argv, envList(env)
 	spec.Workdir, spec.User = agent.Workdir, agent.User
 	spec.CPUs, spec.MemoryBytes = s.bottle.CPUs, s.bottle.MemoryBytes
@@ -343,6 +350,7 @@ func (r *Runner) baseSpec(s *session) *backend.Spec {
 		// With an egress policy the bottle's own network has no way out:
 		// the proxy is its only one.
 		Network: s.bottle.Network && !hasPolicy(s.bottle),
+		Egress:  s.egress,
 		Labels:  r.homeLabels(),
 	}
 }

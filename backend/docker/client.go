@@ -77,6 +77,8 @@ type Backend struct {
 	// proxyCAs are PEM roots the proxies trust besides the system's
 	// (SetProxyCAs).
 	proxyCAs string
+	// starts are the proxies being started for launches (egressstart.go).
+	starts proxyStarts
 }
 
 var (

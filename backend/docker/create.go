@@ -26,19 +26,32 @@ func (b *Backend) Create(ctx context.Context, spec backend.Spec) (backend.Instan
 	if err != nil {
 		return backend.Instance{}, err
 	}
+	var proxy *proxyStart
 	if spec.Egress != nil {
-		// The proxy is in place before the bottle exists: a bottle is
-		// never created with a way out it should not have, nor without
-		// its only one. Remove takes the proxy away with the bottle.
+		// The proxy (begun by PrepareNetwork, or here) starts while the
+		// bottle's container is created, and Create returns only once it
+		// serves with its policy: a bottle is never started with a way
+		// out it should not have, nor without its only one. Remove takes
+		// the proxy away with the bottle.
 		if spec.Network {
 			return backend.Instance{}, errors.New("create bottle: an egress policy needs Network false (the proxy is the way out)")
 		}
-		if err := b.startProxy(ctx, spec, name, labels); err != nil {
-			return backend.Instance{}, err
+		if proxy = b.starts.take(spec.Identity); proxy == nil {
+			b.beginProxy(ctx, spec, name, labels, ready)
+			proxy = b.starts.take(spec.Identity)
 		}
 	}
 	cfg, host := containerConfig(spec, name, labels)
 	resp, err := b.c.ContainerCreate(ctx, cfg, host, nil, nil, name)
+	if proxy != nil {
+		perr := proxy.wait(ctx)
+		if perr != nil && err == nil {
+			// Best effort: the proxy's error is the one to report, and
+			// the runner's teardown removes whatever is left.
+			_ = b.c.ContainerRemove(context.WithoutCancel(ctx), resp.ID, container.RemoveOptions{Force: true})
+			return backend.Instance{}, perr
+		}
+	}
 	if err != nil {
 		// A conflict means another bottle of this identity exists, and the
 		// network is its network: only remove a network made just now.
@@ -58,8 +71,27 @@ func (b *Backend) PrepareNetwork(ctx context.Context, spec backend.Spec) error {
 	if spec.Identity == "" {
 		return errors.New("prepare network: empty identity")
 	}
-	_, err := b.ensureNetwork(ctx, backend.InstanceName(spec.Identity), !spec.Network, specLabels(spec))
-	return err
+	name, labels := backend.InstanceName(spec.Identity), specLabels(spec)
+	if spec.Egress == nil || spec.Network {
+		_, err := b.ensureNetwork(ctx, name, !spec.Network, labels)
+		return err
+	}
+	// The proxy starts now, beside the bottle's network and while the
+	// runner resolves the image; it joins the bottle's network once that
+	// exists, and Create waits for it.
+	netDone := make(chan struct{})
+	var netErr error
+	b.beginProxy(ctx, spec, name, labels, func() error {
+		select {
+		case <-netDone:
+			return netErr
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	_, netErr = b.ensureNetwork(ctx, name, true, labels)
+	close(netDone)
+	return netErr
 }
 
 // ensureNetwork creates the bottle's network, or adopts one left by an

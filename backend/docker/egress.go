@@ -41,14 +41,24 @@ func proxyLabels(labels map[string]string) map[string]string {
 // under its name, that gets the policy over its attach stream (never in
 // its config) and must report ready before the bottle is created. Any
 // failure leaves the bottle without a way out, and the launch fails.
-func (b *Backend) startProxy(ctx context.Context, spec backend.Spec, bottleNet string, labels map[string]string) error {
+// bottleNetReady waits for the bottle's network, made beside the proxy's
+// own first steps.
+func (b *Backend) startProxy(ctx context.Context, spec backend.Spec, bottleNet string, labels map[string]string, bottleNetReady func() error) error {
 	name := backend.ProxyName(spec.Identity)
-	img, err := b.proxyImage(ctx, b.proxyBin)
-	if err != nil {
+	// The image check and the outbound network are independent.
+	var img string
+	imgErr := make(chan error, 1)
+	go func() {
+		var err error
+		img, err = b.proxyImage(ctx, b.proxyBin)
+		imgErr <- err
+	}()
+	_, nerr := b.ensureNetwork(ctx, name, false, labels)
+	if err := <-imgErr; err != nil {
 		return err
 	}
-	if _, err := b.ensureNetwork(ctx, name, false, labels); err != nil {
-		return err
+	if nerr != nil {
+		return nerr
 	}
 	cfg := &container.Config{
 		Image: img, Labels: proxyLabels(labels),
@@ -82,6 +92,9 @@ func (b *Backend) startProxy(ctx context.Context, spec backend.Spec, bottleNet s
 	}
 	if err != nil {
 		return wrap(err, "create egress proxy %s", name)
+	}
+	if err := bottleNetReady(); err != nil {
+		return err
 	}
 	if err := b.c.NetworkConnect(ctx, bottleNet, resp.ID, &network.EndpointSettings{Aliases: []string{name}}); err != nil {
 		return wrap(err, "attach egress proxy %s to %s", name, bottleNet)

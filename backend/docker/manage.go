@@ -104,8 +104,13 @@ func (b *Backend) Remove(ctx context.Context, id string) error {
 	if networkName == "" {
 		return nil
 	}
-	// The proxy is attached to the bottle's network: it goes first.
-	if err := b.removeProxy(ctx, strings.TrimPrefix(networkName, backend.InstanceName(""))); err != nil {
+	// The proxy is attached to the bottle's network: it goes first, once
+	// a start still under way (a launch that failed before Create) ends.
+	identity := strings.TrimPrefix(networkName, backend.InstanceName(""))
+	if ps := b.starts.take(identity); ps != nil {
+		_ = ps.wait(ctx)
+	}
+	if err := b.removeProxy(ctx, identity); err != nil {
 		return err
 	}
 	return b.removeNetwork(ctx, networkName)

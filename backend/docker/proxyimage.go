@@ -51,11 +51,29 @@ func (b *Backend) CurrentProxyImage(ctx context.Context) (string, error) {
 }
 
 func proxyTag(bin string) (string, error) {
-	sum, err := fileHash(bin)
+	sum, err := binaryID(bin)
 	if err != nil {
 		return "", fmt.Errorf("egress proxy image: %w", err)
 	}
 	return proxyRepo + ":" + sum[:16], nil
+}
+
+// binaryID identifies the content of the binary at bin by its Go build
+// ID, whose last part is the linker's hash of the binary: one ELF note is
+// read at each launch rather than the whole binary hashed. A binary
+// without one (built with -buildid=) is hashed whole.
+func binaryID(bin string) (string, error) {
+	if f, err := elf.Open(bin); err == nil {
+		defer f.Close()
+		if sec := f.Section(".note.go.buildid"); sec != nil {
+			// The note: name size, desc size, type, "Go\0\0", the ID.
+			if data, err := sec.Data(); err == nil && len(data) > 16+8 {
+				h := sha256.Sum256(append([]byte("go-buildid\x00"), data...))
+				return hex.EncodeToString(h[:]), nil
+			}
+		}
+	}
+	return fileHash(bin)
 }
 
 // proxyImage returns the proxy image of the binary at bin, building it

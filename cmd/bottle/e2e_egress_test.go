@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -104,12 +102,7 @@ func (e *e2e) removeBuiltImages() {
 		} `json:"bottles"`
 	}
 	_ = json.Unmarshal([]byte(e.mustRun("plan", "--json").stdout), &plan)
-	exe, _ := os.Executable()
-	sum := ""
-	if data, err := os.ReadFile(exe); err == nil {
-		h := sha256.Sum256(data)
-		sum = hex.EncodeToString(h[:])[:16]
-	}
+	proxyImage, _ := e.be.CurrentProxyImage(e.t.Context())
 	e.t.Cleanup(func() {
 		c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 		if err != nil {
@@ -122,7 +115,9 @@ func (e *e2e) removeBuiltImages() {
 		for _, b := range plan.Bottles {
 			_, _ = c.ImageRemove(ctx, b.Image.Tag, image.RemoveOptions{PruneChildren: true})
 		}
-		_, _ = c.ImageRemove(ctx, "bottle-egress-proxy:"+sum, image.RemoveOptions{PruneChildren: true})
+		if proxyImage != "" {
+			_, _ = c.ImageRemove(ctx, proxyImage, image.RemoveOptions{PruneChildren: true})
+		}
 	})
 }
 
