@@ -137,17 +137,29 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := s.policy
 	s.mu.RUnlock()
 	up, toSecretHost := p.Upstream(host, port)
+	var foreign []egress.Secret // secrets whose placeholder may not go here
 	for _, sec := range p.Secrets {
-		if !carries(r, sec.Placeholder) {
+		if toSecretHost && listed(sec, up) {
 			continue
 		}
-		if !toSecretHost || !listed(sec, up) {
-			s.deny(w, r, host, port, fmt.Sprintf("request to %s:%d carries the placeholder of secret %s, which may go only to %s", host, port, sec.Name, hostList(sec)))
+		foreign = append(foreign, sec)
+		if carries(r, sec.Placeholder) {
+			s.deny(w, r, host, port, placeholderReason(host, port, sec, ""))
 			return
 		}
 	}
 	if !p.Allows(host, port) {
 		s.deny(w, r, host, port, fmt.Sprintf("%s:%d is not in this bottle's egress allowlist", host, port))
+		return
+	}
+	sec, guard, err := guardBody(r, foreign)
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, "bottle egress: reading the request body: %v\n", err)
+		return
+	}
+	if sec != nil {
+		s.deny(w, r, host, port, placeholderReason(host, port, *sec, "body "))
 		return
 	}
 	scheme, target := "http", net.JoinHostPort(host, strconv.Itoa(port))
@@ -168,6 +180,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Transport:     s.transport,
 		FlushInterval: -1,
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+			if sec := guard.placeholder(); sec != nil {
+				// The placeholder came after the first maxBodyScan bytes:
+				// the request is cut short before it, and refused.
+				s.deny(w, r, host, port, placeholderReason(host, port, *sec, "body "))
+				return
+			}
 			w.WriteHeader(http.StatusBadGateway)
 			fmt.Fprintf(w, "bottle egress: %s: %v\n", target, err)
 		},
@@ -219,14 +237,25 @@ func (s *Server) connect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Bytes the client sent after its CONNECT head (a TLS hello sent
-	// eagerly) are already in buf.
-	go pipe(up, io.MultiReader(buf.Reader, conn))
+	// eagerly) are already in buf: they go first. Then both directions
+	// copy between the bare connections, which the kernel splices
+	// without passing the bytes through the proxy (a reader wrapping
+	// conn would make Go copy them through a buffer).
+	if n := buf.Reader.Buffered(); n > 0 {
+		early, _ := buf.Reader.Peek(n)
+		if _, err := up.Write(early); err != nil {
+			_ = conn.Close()
+			_ = up.Close()
+			return
+		}
+	}
+	go pipe(up, conn)
 	pipe(conn, up)
 }
 
 // pipe copies src to dst and then half-closes, so that each direction
 // ends on its own.
-func pipe(dst net.Conn, src io.Reader) {
+func pipe(dst net.Conn, src net.Conn) {
 	_, _ = io.Copy(dst, src)
 	if tc, ok := dst.(interface{ CloseWrite() error }); ok {
 		_ = tc.CloseWrite()
@@ -251,6 +280,12 @@ func carries(r *http.Request, ph string) bool {
 		}
 	}
 	return false
+}
+
+// placeholderReason is the denial of a request whose headers (or, with
+// where "body ", body) carry sec's placeholder.
+func placeholderReason(host string, port int, sec egress.Secret, where string) string {
+	return fmt.Sprintf("request %sto %s:%d carries the placeholder of secret %s, which may go only to %s", where, host, port, sec.Name, hostList(sec))
 }
 
 func listed(sec egress.Secret, up egress.Upstream) bool {
