@@ -19,6 +19,8 @@ import (
 
 var getOpts = metav1.GetOptions{}
 
+var _ backend.HaltedReader = (*Backend)(nil)
+
 // managedSelector selects every bottle resource in the namespace.
 const managedSelector = backend.LabelManaged + "=true"
 
@@ -288,6 +290,12 @@ func (b *Backend) Halt(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// ReadsHalted: the agent's container outlives the agent (its gate stays),
+// so CopyOut reads a halted bottle as the agent left it, restarting nothing
+// (backend.HaltedReader). An approval therefore halts the agent before its
+// snapshot, as on Docker, and the snapshot sees the agent's last write whole.
+func (b *Backend) ReadsHalted() bool { return true }
 
 // Remove deletes the bottle's Pod and NetworkPolicy at once (no grace: the
 // agent's files were copied out before, if they were wanted) and waits

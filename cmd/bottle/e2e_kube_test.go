@@ -68,6 +68,7 @@ agent "box" {
   command = ["sh", "-c", <<-EOT
     mkdir -p /home/agent/t
     echo "first launch" >> /home/agent/t/log
+    trap 'echo "halted for the approval" >> /home/agent/t/log; exit 143' TERM
     while [ ! -f /tmp/go ]; do sleep 0.05; done
     /run/bottle/bottle-request --reason "need newtool" --run "printf '#!/bin/sh\necho newtool works\n' > /usr/local/bin/newtool && chmod +x /usr/local/bin/newtool" --wait
     sleep 300
@@ -83,8 +84,9 @@ bottle "kloop" {
 
 // TestKubernetesCapabilityLoop: apply --detach on the cluster, the agent
 // files a request that a running watch reports (the detached Pod's queue is
-// mirrored by polling; the test logs how long it took), approve (snapshot
-// through exec, Pod torn down, per-bottle Dockerfile), and the watch
+// mirrored by polling; the test logs how long it took), approve (agent
+// halted, snapshot through exec, Pod torn down, per-bottle Dockerfile), and
+// the watch
 // resumes it: built by the local engine, pushed to the local registry, a
 // new Pod with the transcript restored, on the recorded namespace even
 // though the watch's environment names none.
@@ -146,7 +148,9 @@ func TestKubernetesCapabilityLoop(t *testing.T) {
 	e.waitFor("the resumed agent to finish", 5*time.Minute, func() bool {
 		return strings.Contains(wout.String(), id+" | newtool works")
 	})
-	contains(t, "watch output", wout.String(), id+" | resumed=1", id+" | first launch")
+	// The approval halted the agent before its snapshot: the snapshot
+	// holds what the agent wrote as it stopped.
+	contains(t, "watch output", wout.String(), id+" | resumed=1", id+" | first launch", id+" | halted for the approval")
 	// The watch built the per-bottle image and the Pod pulled it from the
 	// registry.
 	contains(t, "watch stderr", werr.String(), id+": Step ")
