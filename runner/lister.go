@@ -21,17 +21,19 @@ import (
 // (backend.QueueSyncer) are read on every refresh too, since no file event
 // tells of a request filed there. A Lister is safe for concurrent use.
 type Lister struct {
-	r       *Runner
-	mu      sync.Mutex
-	loaded  bool
-	ids     []string // sorted, as Home.Identities returns them
+	r      *Runner
+	mu     sync.Mutex
+	loaded bool
+	// views are the last reads, sorted by identity as Home.Identities
+	// returns them: a refresh copies their rows in one pass, with no
+	// lookup per identity.
+	views   []dirView
 	invalid []string
-	views   map[string]dirView
 }
 
 // NewLister returns a Lister whose first Refresh reads every state dir.
 func (r *Runner) NewLister() *Lister {
-	return &Lister{r: r, views: map[string]dirView{}}
+	return &Lister{r: r}
 }
 
 // Refresh returns what Overview returns. With full set, on the first call,
@@ -51,15 +53,14 @@ func (l *Lister) Refresh(ctx context.Context, paths []string, full bool) ([]Bott
 	names = l.withSynced(names)
 	var reread []string
 	for _, name := range names {
-		l.forget(name)
 		fi, err := os.Lstat(filepath.Join(l.r.Home.StateRoot(), name))
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-		case err != nil || !fi.IsDir() || state.ValidateIdentity(name) != nil:
+		if err == nil && fi.IsDir() && state.ValidateIdentity(name) == nil {
+			reread = append(reread, name) // its view is replaced in place
+			continue
+		}
+		l.forget(name)
+		if !errors.Is(err, fs.ErrNotExist) {
 			l.invalid = insertSorted(l.invalid, name)
-		default:
-			l.ids = insertSorted(l.ids, name)
-			reread = append(reread, name)
 		}
 	}
 	lists := newEngineLists(ctx, l.r)
@@ -69,7 +70,11 @@ func (l *Lister) Refresh(ctx context.Context, paths []string, full bool) ([]Bott
 	}
 	l.r.report(fresh)
 	for _, v := range fresh {
-		l.views[v.row.Identity] = v
+		if i, ok := l.find(v.row.Identity); ok {
+			l.views[i] = v
+		} else {
+			l.views = slices.Insert(l.views, i, v)
+		}
 	}
 	return l.assemble(lists)
 }
@@ -86,29 +91,14 @@ func (l *Lister) readAll(ctx context.Context) ([]BottleStatus, []PendingRequest,
 		return nil, nil, err
 	}
 	l.r.report(views)
-	l.ids, l.invalid, l.loaded = ids, invalid, true
-	l.views = make(map[string]dirView, len(views))
-	for _, v := range views {
-		l.views[v.row.Identity] = v
-	}
+	l.views, l.invalid, l.loaded = views, invalid, true
 	return l.assemble(lists)
 }
 
 // assemble returns the rows and requests of the kept views, with the
 // engines' states filled in.
 func (l *Lister) assemble(lists *engineLists) ([]BottleStatus, []PendingRequest, error) {
-	rows := make([]BottleStatus, 0, len(l.ids)+len(l.invalid))
-	var reqs []PendingRequest
-	for _, id := range l.ids {
-		v := l.views[id]
-		rows = append(rows, v.row)
-		if v.queueErr == nil {
-			reqs = append(reqs, v.pending...)
-		}
-	}
-	for _, name := range l.invalid {
-		rows = append(rows, invalidRow(name))
-	}
+	rows, reqs := assemble(l.views, l.invalid)
 	lists.fill(rows)
 	return rows, reqs, nil
 }
@@ -118,18 +108,18 @@ func (l *Lister) assemble(lists *engineLists) ([]BottleStatus, []PendingRequest,
 func (l *Lister) withSynced(names []string) []string {
 	syncs := map[string]bool{}
 	added := false
-	for _, id := range l.ids {
-		v := l.views[id]
-		if v.row.State != "" {
+	for i := range l.views {
+		row := &l.views[i].row
+		if row.State != "" {
 			continue // preserved or unreadable: nothing runs to sync with
 		}
-		b, seen := syncs[v.row.Backend]
+		b, seen := syncs[row.Backend]
 		if !seen {
-			b = l.r.queueSyncerOf(v.row.Backend) != nil
-			syncs[v.row.Backend] = b
+			b = l.r.queueSyncerOf(row.Backend) != nil
+			syncs[row.Backend] = b
 		}
 		if b {
-			names, added = append(names, id), true
+			names, added = append(names, row.Identity), true
 		}
 	}
 	if added {
@@ -139,11 +129,19 @@ func (l *Lister) withSynced(names []string) []string {
 	return names
 }
 
+// find returns where the view of id is, or would be, in l.views.
+func (l *Lister) find(id string) (int, bool) {
+	return slices.BinarySearchFunc(l.views, id, func(v dirView, id string) int { return strings.Compare(v.row.Identity, id) })
+}
+
 // forget drops what is kept of name.
 func (l *Lister) forget(name string) {
-	delete(l.views, name)
-	l.ids = slices.DeleteFunc(l.ids, func(s string) bool { return s == name })
-	l.invalid = slices.DeleteFunc(l.invalid, func(s string) bool { return s == name })
+	if i, ok := l.find(name); ok {
+		l.views = slices.Delete(l.views, i, i+1)
+	}
+	if i, ok := slices.BinarySearch(l.invalid, name); ok {
+		l.invalid = slices.Delete(l.invalid, i, i+1)
+	}
 }
 
 // changedNames maps paths under root to the names of the entries of root

@@ -93,9 +93,10 @@ func assemble(views []dirView, invalid []string) ([]BottleStatus, []PendingReque
 	rows := make([]BottleStatus, 0, len(views)+len(invalid))
 	var reqs []PendingRequest
 	for i := range views {
-		rows = append(rows, views[i].row)
-		if views[i].queueErr == nil {
-			reqs = append(reqs, views[i].pending...)
+		v := &views[i]
+		rows = append(rows, v.row)
+		if len(v.pending) > 0 && v.queueErr == nil {
+			reqs = append(reqs, v.pending...)
 		}
 	}
 	for _, name := range invalid {
@@ -157,6 +158,9 @@ type engineLists struct {
 	ctx context.Context
 	mu  sync.Mutex
 	m   map[string]*engineList
+	// last names the backend of the list fill used last: rows of one
+	// backend follow each other.
+	last string
 }
 
 // engineList is one backend's answer; done closes when it is in.
@@ -189,13 +193,16 @@ func (e *engineLists) start(name string) *engineList {
 // fill sets the State of the rows readDir left open from their backend's
 // instances: one List per backend, whatever the number of bottles.
 func (e *engineLists) fill(rows []BottleStatus) {
+	var l *engineList
 	for i := range rows {
 		st := &rows[i]
 		if st.State != "" {
 			continue
 		}
-		l := e.start(st.Backend)
-		<-l.done
+		if l == nil || st.Backend != e.last {
+			l, e.last = e.start(st.Backend), st.Backend
+			<-l.done
+		}
 		if l.err != nil {
 			st.State, st.Error = StatusError, l.err.Error()
 			continue
