@@ -120,6 +120,7 @@ func TestKubernetesCapabilityLoop(t *testing.T) {
 		t.Fatalf("apply --detach launched %v\n%s", ids, r.stderr)
 	}
 	id := ids[0]
+	t.Cleanup(func() { removeRegistryImages(t, kb, id) })
 	md, err := os.ReadFile(filepath.Join(e.home, "state", id, "metadata.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -175,4 +176,26 @@ func tarOfFile(t *testing.T, name, body string) *bytes.Buffer {
 		t.Fatal(err)
 	}
 	return &buf
+}
+
+// removeRegistryImages deletes the per-bottle images the test's bottle
+// pushed to the registry (and only those).
+func removeRegistryImages(t *testing.T, kb *kubernetes.Backend, id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	left, err := kb.RemoteLeftovers(ctx)
+	if err != nil {
+		t.Errorf("list the registry's images: %v", err)
+		return
+	}
+	n := 0
+	for _, r := range left {
+		if r.Identity == id {
+			if err := kb.RemoveResource(ctx, r); err != nil {
+				t.Errorf("remove %s: %v", r.Name, err)
+			}
+			n++
+		}
+	}
+	t.Logf("removed %d registry images of %s (of %d listed)", n, id, len(left))
 }
