@@ -20,40 +20,12 @@ import (
 	"github.com/bottle-dev/bottle/runner/state"
 )
 
-// needKube skips the test unless BOTTLE_KUBE_TESTS=1 (after eval
-// "$(scripts/kube-up)"; scripts/test sets both) and returns the kubernetes
-// backend of the environment's cluster and registry, building with the
-// test's Docker engine.
-func needKube(t *testing.T, e *e2e) *kubernetes.Backend {
-	t.Helper()
-	if os.Getenv("BOTTLE_KUBE_TESTS") != "1" {
-		t.Skip(`set BOTTLE_KUBE_TESTS=1 (after eval "$(scripts/kube-up)") to run against a real cluster`)
-	}
-	k, err := kubernetes.New(kubernetes.Options{
-		Kubeconfig: os.Getenv("KUBECONFIG"),
-		Namespace:  os.Getenv("BOTTLE_KUBE_NAMESPACE"),
-		Registry:   os.Getenv("BOTTLE_KUBE_REGISTRY"),
-		Images:     e.be,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := k.Ping(t.Context()); err != nil {
-		t.Fatalf("BOTTLE_KUBE_TESTS=1 but the cluster does not answer: %v", err)
-	}
-	if os.Getenv("BOTTLE_KUBE_REGISTRY") == "" {
-		t.Fatal("BOTTLE_KUBE_REGISTRY is empty: scripts/kube-up prints it")
-	}
-	return k
-}
-
 // TestKubeGCRegistryImages: bottle gc --backend kubernetes removes from the
 // registry the per-bottle images of identities that have no state dir in
 // its home, and gc --dry-run lists them first. A preserved bottle's image
 // (it resumes from it) and another home's stay.
 func TestKubeGCRegistryImages(t *testing.T) {
-	e := newE2E(t)
-	k := needKube(t, e)
+	e, k := newKubeE2E(t)
 	home := state.Home{Path: e.home}
 	gone, kept, other := "kgc-gone-"+suffix5(), "kgc-kept-"+suffix5(), "kgc-other-"+suffix5()
 

@@ -1,0 +1,342 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8s "k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/bottle-dev/bottle/backend"
+	"github.com/bottle-dev/bottle/backend/kubernetes"
+)
+
+// The benchmarks of issue 14 §3: bottle on the local cluster (scripts/kube-up)
+// against kubectl doing the same job by hand, interleaved as the Docker
+// benchmarks are (loopArms, medians, ratio of the first two arms). They run
+// with BOTTLE_DOCKER_TESTS=1 and BOTTLE_KUBE_TESTS=1, in the namespace
+// bottle-bench (made when missing), with kubectl from PATH:
+//
+//	eval "$(scripts/kube-up)"
+//	BOTTLE_DOCKER_TESTS=1 BOTTLE_KUBE_TESTS=1 go test -run '^$' -bench 'Kube' -benchtime 5x -timeout 60m ./cmd/bottle
+
+// benchNamespace holds every Pod these benchmarks make.
+const benchNamespace = "bottle-bench"
+
+// kubeBench is a bench on the local cluster.
+type kubeBench struct {
+	*bench
+	kubectlBin string
+	kubeconfig string
+	registry   string
+	image      string // busybox:latest in the registry
+	cs         k8s.Interface
+	kb         *kubernetes.Backend
+}
+
+func newKubeBench(b *testing.B) *kubeBench {
+	b.Helper()
+	if os.Getenv("BOTTLE_KUBE_TESTS") != "1" {
+		b.Skip(`set BOTTLE_KUBE_TESTS=1 (after eval "$(scripts/kube-up)") to run the benchmarks on a real cluster`)
+	}
+	bn := newBench(b)
+	kb := &kubeBench{bench: bn, kubeconfig: os.Getenv("KUBECONFIG"), registry: os.Getenv("BOTTLE_KUBE_REGISTRY")}
+	if kb.kubeconfig == "" || kb.registry == "" {
+		b.Fatal(`KUBECONFIG and BOTTLE_KUBE_REGISTRY must be set: eval "$(scripts/kube-up)"`)
+	}
+	var err error
+	if kb.kubectlBin, err = exec.LookPath("kubectl"); err != nil {
+		b.Fatalf("the baseline needs kubectl on PATH: %v", err)
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kb.kubeconfig)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if kb.cs, err = k8s.NewForConfig(cfg); err != nil {
+		b.Fatal(err)
+	}
+	if kb.kb, err = kubernetes.New(kubernetes.Options{Kubeconfig: kb.kubeconfig, Namespace: benchNamespace, Registry: kb.registry, Images: bn.be}); err != nil {
+		b.Fatal(err)
+	}
+	ctx := b.Context()
+	if _, err := kb.cs.CoreV1().Namespaces().Get(ctx, benchNamespace, metav1.GetOptions{}); err != nil {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: benchNamespace}}
+		if _, err := kb.cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+			b.Fatalf("create namespace %s: %v", benchNamespace, err)
+		}
+	}
+	bn.poll("the default service account of "+benchNamespace, time.Minute, func() bool {
+		_, err := kb.cs.CoreV1().ServiceAccounts(benchNamespace).Get(ctx, "default", metav1.GetOptions{})
+		return err == nil
+	})
+	kb.image = kb.registry + "/bench-busybox:latest"
+	if err := bn.be.PushImage(ctx, benchImage, kb.image); err != nil {
+		b.Fatalf("push %s: %v", kb.image, err)
+	}
+	bn.env = append(bn.env, "BOTTLE_KUBE_NAMESPACE="+benchNamespace)
+	// A failed benchmark's bottles: their Pods go with their state dirs.
+	b.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		entries, _ := os.ReadDir(filepath.Join(bn.home, "state"))
+		for _, en := range entries {
+			_ = kb.kb.Remove(ctx, backend.InstanceName(en.Name()))
+		}
+	})
+	return kb
+}
+
+// kubectl runs kubectl on the bench namespace and returns its duration.
+func (kb *kubeBench) kubectl(args ...string) time.Duration {
+	kb.b.Helper()
+	d, _, _ := kb.run(os.Environ(), nil, kb.kubectlBin, append([]string{"--kubeconfig", kb.kubeconfig, "-n", benchNamespace}, args...)...)
+	return d
+}
+
+// kubectlRun is the by-hand launch: kubectl run of image, then kubectl
+// wait until the Pod is Ready. The Pod goes at the end whatever happens.
+func (kb *kubeBench) kubectlRun(name, image string) time.Duration {
+	kb.b.Helper()
+	kb.b.Cleanup(func() { kb.deletePod(name) })
+	return kb.kubectl("run", name, "--image", image, "--restart=Never", "--", "sleep", "300") +
+		kb.kubectl("wait", "--for=condition=Ready", "--timeout=2m", "pod/"+name)
+}
+
+// deletePod removes a baseline Pod at once (untimed; gone already is fine).
+func (kb *kubeBench) deletePod(name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	now := int64(0)
+	_ = kb.cs.CoreV1().Pods(benchNamespace).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: &now})
+}
+
+// apiRun creates the same Pod as kubectlRun through the API, in process,
+// and watches it until Ready: the floor, without two CLI starts.
+func (kb *kubeBench) apiRun(name, image string) time.Duration {
+	kb.b.Helper()
+	kb.b.Cleanup(func() { kb.deletePod(name) })
+	ctx, cancel := context.WithTimeout(kb.b.Context(), 2*time.Minute)
+	defer cancel()
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, Containers: []corev1.Container{{
+			Name: name, Image: image, Command: []string{"sleep", "300"},
+		}}},
+	}
+	start := time.Now()
+	if _, err := kb.cs.CoreV1().Pods(benchNamespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		kb.b.Fatalf("create pod %s: %v", name, err)
+	}
+	w, err := kb.cs.CoreV1().Pods(benchNamespace).Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name})
+	if err != nil {
+		kb.b.Fatal(err)
+	}
+	defer w.Stop()
+	for ev := range w.ResultChan() {
+		if p, ok := ev.Object.(*corev1.Pod); ok && podReady(p) {
+			return time.Since(start)
+		}
+	}
+	kb.b.Fatalf("pod %s: the watch ended before it was Ready: %v", name, ctx.Err())
+	return 0
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+			return true
+		}
+	}
+	return false
+}
+
+// dropRegistryImages deletes the per-bottle images of id from the registry
+// (untimed): nothing of the benchmark's should stay there.
+func (kb *kubeBench) dropRegistryImages(id string) {
+	kb.b.Helper()
+	res, err := kb.kb.RemoteLeftovers(kb.b.Context())
+	if err != nil {
+		kb.b.Fatal(err)
+	}
+	for _, r := range res {
+		if r.Identity == id {
+			if err := kb.kb.RemoveResource(kb.b.Context(), r); err != nil {
+				kb.b.Fatal(err)
+			}
+		}
+	}
+}
+
+// deleteRemote deletes a by-hand image from the registry (untimed).
+func (kb *kubeBench) deleteRemote(tag string) {
+	kb.b.Helper()
+	ref, err := name.NewTag(tag)
+	if err != nil {
+		kb.b.Fatal(err)
+	}
+	desc, err := remote.Head(ref, remote.WithContext(kb.b.Context()))
+	if err != nil {
+		kb.b.Fatalf("head %s: %v", tag, err)
+	}
+	if err := remote.Delete(ref.Context().Digest(desc.Digest.String()), remote.WithContext(kb.b.Context())); err != nil {
+		kb.b.Fatalf("delete %s from the registry: %v", tag, err)
+	}
+}
+
+const kubeLaunchHCL = `
+agent "box" {
+  image   = "%IMAGE%"
+  command = ["sleep", "300"]
+}
+
+bottle "launch" {
+  agent   = agent.box
+  backend = "kubernetes"
+}
+`
+
+// BenchmarkKubeLaunch is issue 14's launch benchmark: bottle apply --detach
+// of an image agent on the local cluster (it returns once the agent runs)
+// against kubectl run of the same image and command, then kubectl wait
+// until the Pod is Ready, target ≤ 1.2×. A third arm makes the same Pod
+// through the API in process and watches it to Ready: the cluster's own
+// cost, without kubectl's two process starts.
+func BenchmarkKubeLaunch(b *testing.B) {
+	kb := newKubeBench(b)
+	dir := b.TempDir()
+	benchWrite(b, dir, "bottle.hcl", strings.ReplaceAll(kubeLaunchHCL, "%IMAGE%", kb.image))
+	pid := os.Getpid()
+	arms := []func(i int) (time.Duration, func()){
+		func(int) (time.Duration, func()) { // bottle
+			d, id, _ := kb.launch(dir)
+			return d, func() { kb.stop(dir, id) }
+		},
+		func(i int) (time.Duration, func()) { // kubectl run + wait
+			name := fmt.Sprintf("bench-kubectl-%d-%d", pid, i)
+			return kb.kubectlRun(name, kb.image), func() { kb.deletePod(name) }
+		},
+		func(i int) (time.Duration, func()) { // the API, in process
+			name := fmt.Sprintf("bench-api-%d-%d", pid, i)
+			return kb.apiRun(name, kb.image), func() { kb.deletePod(name) }
+		},
+	}
+	// Warm up: the node has the image, kubectl its discovery cache.
+	for k, arm := range arms {
+		_, teardown := arm(-1 - k)
+		teardown()
+	}
+	got := loopArms(b, arms)
+	report(b, []string{"bottle", "kubectl-run-wait", "api-create-ready"}, got)
+	b.ReportMetric(ratioOf(got[0], got[2]), "ratio-vs-api")
+}
+
+const kubeResumeHCL = `
+variable "nonce" {
+  default = "0"
+}
+
+agent "box" {
+  image          = "%IMAGE%"
+  command        = ["sh", "-c", "/run/bottle/bottle-request --reason x --run 'echo ${var.nonce} $RANDOM > /etc/x' --wait; sleep 300"]
+  resume_command = ["sleep", "300"]
+}
+
+bottle "resume" {
+  agent   = agent.box
+  backend = "kubernetes"
+}
+`
+
+// BenchmarkKubeResume is issue 14's resume benchmark: bottle resume
+// --detach of a bottle whose request was approved (build the per-bottle
+// Dockerfile with the local engine, push it, start a new Pod with the
+// transcript, release the agent) against the same by hand: docker build of
+// the lines approve wrote (FROM the agent's image, from stdin), docker
+// push, kubectl run and kubectl wait until Ready, target ≤ 1.2×. Every
+// iteration approves a request of its own, with a RUN line no build has
+// cached, on either arm.
+func BenchmarkKubeResume(b *testing.B) {
+	kb := newKubeBench(b)
+	dir := b.TempDir()
+	benchWrite(b, dir, "bottle.hcl", strings.ReplaceAll(kubeResumeHCL, "%IMAGE%", kb.image))
+	run := 0
+	nonce := func() string {
+		run++
+		return fmt.Sprintf("n%d-%d-%d", os.Getpid(), run, time.Now().UnixNano()%1e6)
+	}
+	// approved launches a bottle, waits for its request (bottle requests
+	// mirrors a detached Pod's queue) and approves it: a preserved state
+	// dir with its per-bottle Dockerfile.
+	approved := func(n string) string {
+		_, id, _ := kb.launch(dir, "--var", "nonce="+n)
+		kb.poll("the request of "+id, 2*time.Minute, func() bool {
+			_, out, _ := kb.bottle(dir, "requests", "--json")
+			return strings.Contains(out, `"`+id+`"`)
+		})
+		kb.bottle(dir, "approve", id)
+		return id
+	}
+	var template, templateNonce string
+	byHand := func(n string) (time.Duration, func()) {
+		tag := kb.registry + "/bench-byhand:" + n
+		name := "bench-byhand-" + n
+		kb.later("image", tag)
+		var lines strings.Builder
+		for line := range strings.Lines(strings.ReplaceAll(template, templateNonce, n)) {
+			if strings.HasPrefix(line, "FROM ") {
+				line = "FROM " + kb.image + "\n"
+			}
+			lines.WriteString(line)
+		}
+		start := time.Now()
+		kb.run(append(os.Environ(), "DOCKER_BUILDKIT=0"), strings.NewReader(lines.String()), "docker", "build", "-q", "-t", tag, "-")
+		kb.docker("push", "-q", tag)
+		kb.kubectlRun(name, tag)
+		d := time.Since(start)
+		return d, func() {
+			kb.deletePod(name)
+			kb.docker("image", "rm", tag)
+			kb.deleteRemote(tag)
+		}
+	}
+	// Warm up, and take the Dockerfile approve writes as the by-hand
+	// template.
+	n := nonce()
+	id := approved(n)
+	df, err := os.ReadFile(filepath.Join(kb.home, "state", id, "Dockerfile"))
+	if err != nil {
+		b.Fatalf("approve %s wrote no Dockerfile: %v", id, err)
+	}
+	template, templateNonce = string(df), n
+	b.Logf("per-bottle Dockerfile:\n%s", template)
+	kb.bottle(dir, "resume", "--detach", id)
+	kb.stop(dir, id)
+	kb.dropRegistryImages(id)
+	_, teardown := byHand(nonce())
+	teardown()
+
+	arms := []func(i int) (time.Duration, func()){
+		func(int) (time.Duration, func()) { // bottle resume --detach
+			b.StopTimer()
+			id := approved(nonce())
+			b.StartTimer()
+			d, _, _ := kb.bottle(dir, "resume", "--detach", id)
+			return d, func() { kb.stop(dir, id); kb.dropRegistryImages(id) }
+		},
+		func(int) (time.Duration, func()) { // docker build + push + kubectl run + wait
+			return byHand(nonce())
+		},
+	}
+	got := loopArms(b, arms)
+	report(b, []string{"bottle-resume", "build-push-kubectl-run"}, got)
+}
