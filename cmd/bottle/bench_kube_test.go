@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -216,9 +217,18 @@ func BenchmarkKubeLaunch(b *testing.B) {
 	dir := b.TempDir()
 	benchWrite(b, dir, "bottle.hcl", strings.ReplaceAll(kubeLaunchHCL, "%IMAGE%", kb.image))
 	pid := os.Getpid()
+	// Where bottle's launch spends its time: until its Pod exists, the
+	// Pod's start (to both containers running), and what follows.
+	var toPod, podStart, afterRunning samples
 	arms := []func(i int) (time.Duration, func()){
 		func(int) (time.Duration, func()) { // bottle
+			tl := kb.watchPods()
+			start := time.Now()
 			d, id, _ := kb.launch(dir)
+			created, running := tl.stop(backend.InstanceName(id))
+			toPod = append(toPod, created.Sub(start))
+			podStart = append(podStart, running.Sub(created))
+			afterRunning = append(afterRunning, start.Add(d).Sub(running))
 			return d, func() { kb.stop(dir, id) }
 		},
 		func(i int) (time.Duration, func()) { // kubectl run + wait
@@ -235,7 +245,86 @@ func BenchmarkKubeLaunch(b *testing.B) {
 		_, teardown := arm(-1 - k)
 		teardown()
 	}
+	toPod, podStart, afterRunning = nil, nil, nil
 	got := loopArms(b, arms)
 	report(b, []string{"bottle", "kubectl-run-wait", "api-create-ready"}, got)
 	b.ReportMetric(ratioOf(got[0], got[2]), "ratio-vs-api")
+	for _, ph := range []struct {
+		name string
+		s    samples
+	}{{"bottle-to-pod", toPod}, {"bottle-pod-start", podStart}, {"bottle-after-running", afterRunning}} {
+		b.ReportMetric(ms(ph.s.median()), ph.name+"-ms")
+		b.Logf("%-22s median %7.0f ms  %s", ph.name, ms(ph.s.median()), ph.s)
+	}
+}
+
+// podTimeline records when each Pod of the bench namespace is first seen
+// and when all its containers run, from a watch started before the launch.
+type podTimeline struct {
+	b       *testing.B
+	mu      sync.Mutex
+	cancel  context.CancelFunc
+	done    chan struct{}
+	created map[string]time.Time
+	running map[string]time.Time
+}
+
+func (kb *kubeBench) watchPods() *podTimeline {
+	kb.b.Helper()
+	ctx, cancel := context.WithTimeout(kb.b.Context(), 5*time.Minute)
+	w, err := kb.cs.CoreV1().Pods(benchNamespace).Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		cancel()
+		kb.b.Fatal(err)
+	}
+	tl := &podTimeline{b: kb.b, cancel: cancel, done: make(chan struct{}), created: map[string]time.Time{}, running: map[string]time.Time{}}
+	go func() {
+		defer close(tl.done)
+		defer w.Stop()
+		for ev := range w.ResultChan() {
+			p, ok := ev.Object.(*corev1.Pod)
+			if !ok {
+				continue
+			}
+			now := time.Now()
+			tl.mu.Lock()
+			if _, seen := tl.created[p.Name]; !seen {
+				tl.created[p.Name] = now
+			}
+			n := 0
+			for _, c := range p.Status.ContainerStatuses {
+				if c.State.Running != nil {
+					n++
+				}
+			}
+			if _, seen := tl.running[p.Name]; !seen && n > 0 && n == len(p.Spec.Containers) {
+				tl.running[p.Name] = now
+			}
+			tl.mu.Unlock()
+		}
+	}()
+	return tl
+}
+
+// stop ends the watch and returns when pod was first seen and running.
+func (tl *podTimeline) stop(pod string) (created, running time.Time) {
+	tl.b.Helper()
+	// The watch may deliver the Pod's last change a moment after the
+	// launch returned.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		tl.mu.Lock()
+		created, running = tl.created[pod], tl.running[pod]
+		tl.mu.Unlock()
+		if !running.IsZero() || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	tl.cancel()
+	<-tl.done
+	if created.IsZero() || running.IsZero() {
+		tl.b.Fatalf("the watch did not see %s created and running", pod)
+	}
+	return created, running
 }
