@@ -123,7 +123,10 @@ func (r *Runner) gcBackend(ctx context.Context, be backend.Backend, dry bool, do
 	}
 	res, err := leftovers(ctx, be)
 	if err != nil {
-		return removed, errors.Join(append(errs, err)...)
+		errs = append(errs, err)
+		if res == nil {
+			return removed, errors.Join(errs...)
+		}
 	}
 	var orphans []backend.Resource
 	for _, rs := range res {
@@ -155,7 +158,9 @@ func (r *Runner) gcBackend(ctx context.Context, be backend.Backend, dry bool, do
 }
 
 // leftovers is what gc judges of a backend: its Leftovers and, for a
-// backend that pushes to a registry, the per-bottle images there.
+// backend that pushes to a registry, the per-bottle images there. A
+// registry that cannot be listed, whole or in part, does not keep gc from
+// the rest: its error comes back with everything that was listed.
 func leftovers(ctx context.Context, be backend.Backend) ([]backend.Resource, error) {
 	res, err := be.Leftovers(ctx)
 	if err != nil {
@@ -163,10 +168,7 @@ func leftovers(ctx context.Context, be backend.Backend) ([]backend.Resource, err
 	}
 	if rl, ok := be.(backend.RemoteImageLister); ok {
 		remote, err := rl.RemoteLeftovers(ctx)
-		if err != nil {
-			return nil, err
-		}
-		res = append(res, remote...)
+		return append(res, remote...), err
 	}
 	return res, nil
 }

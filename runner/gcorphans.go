@@ -36,7 +36,10 @@ func (r *Runner) gcOrphans(ctx context.Context, be backend.Backend, dry bool, do
 	}
 	res, err := leftovers(ctx, be)
 	if err != nil {
-		return lines, errors.Join(append(errs, err)...)
+		errs = append(errs, err)
+		if res == nil {
+			return lines, errors.Join(errs...)
+		}
 	}
 	var orphans []backend.Resource
 	for _, rs := range res {
