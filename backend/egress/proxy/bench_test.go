@@ -1,7 +1,9 @@
 package proxy
 
 import (
+	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -87,7 +89,15 @@ func BenchmarkDownloadInterleaved(b *testing.B) {
 	tunnel := client(b, front.URL)
 	tr := tunnel.Transport.(*http.Transport)
 	tr.Proxy, tr.DialContext = nil, tunnelDialer(front.URL)
-	clients := []*http.Client{{Transport: &http.Transport{}}, client(b, front.URL), tunnel}
+	// The floor: a bare TCP relay in front of the server, the least any
+	// proxy on the path costs (a second connection, the kernel's copy
+	// between the two); its client asks the relay as if it were the server.
+	relayAddr := relay(b, up.Listener.Addr().String())
+	relayed := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, relayAddr)
+	}}}
+	clients := []*http.Client{{Transport: &http.Transport{}}, client(b, front.URL), tunnel, relayed}
 	download := func(c *http.Client) time.Duration {
 		start := time.Now()
 		resp, err := c.Get(up.URL)
@@ -104,20 +114,52 @@ func BenchmarkDownloadInterleaved(b *testing.B) {
 	for _, c := range clients { // warm: connections, buffers
 		download(c)
 	}
-	var viaHTTP, viaConnect []float64
+	var viaHTTP, viaConnect, viaRelay, httpRelay, connectRelay []float64
 	for i := 0; b.Loop(); i++ {
-		var d [3]time.Duration
-		for k := range 3 {
-			arm := (i + k) % 3
+		var d [4]time.Duration
+		for k := range 4 {
+			arm := (i + k) % 4
 			d[arm] = download(clients[arm])
 		}
-		// Throughput ratio: direct time over proxied time.
+		// Throughput ratio: the other arm's time over this one's.
 		viaHTTP = append(viaHTTP, float64(d[0])/float64(d[1]))
 		viaConnect = append(viaConnect, float64(d[0])/float64(d[2]))
+		viaRelay = append(viaRelay, float64(d[0])/float64(d[3]))
+		httpRelay = append(httpRelay, float64(d[3])/float64(d[1]))
+		connectRelay = append(connectRelay, float64(d[3])/float64(d[2]))
 	}
 	b.ReportMetric(median(viaHTTP), "http/direct")
 	b.ReportMetric(median(viaConnect), "connect/direct")
+	b.ReportMetric(median(viaRelay), "relay/direct")
+	b.ReportMetric(median(httpRelay), "http/relay")
+	b.ReportMetric(median(connectRelay), "connect/relay")
 	b.ReportMetric(0, "ns/op")
+}
+
+// relay listens on loopback and copies every connection to and from
+// target: no parsing, no policy, the kernel's splice both ways.
+func relay(b *testing.B, target string) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go pipe(up, c)
+			go pipe(c, up)
+		}
+	}()
+	return ln.Addr().String()
 }
 
 func median(xs []float64) float64 {
