@@ -3,9 +3,11 @@ package kubernetes
 import (
 	"archive/tar"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -79,19 +81,76 @@ func (b *Backend) CopyOut(ctx context.Context, id, src string, w io.Writer) erro
 	return tw.Close()
 }
 
-// fillMounts copies each mount's host directory into its volume, through
+// fillMounts copies every mount's host directory into its volume, through
 // the status container, which sees every volume read-write (the agent may
 // see it read-only). A Pod on a cluster cannot bind-mount the host that
-// runs bottle, so a mount is a copy taken at Create.
+// runs bottle, so a mount is a copy taken at Create. All mounts go in one
+// exec (one tar stream, mount i's tree under "i/"): each exec is a round
+// trip through the API server and the kubelet that the launch waits for.
 func (b *Backend) fillMounts(ctx context.Context, p *corev1.Pod) error {
-	for i, m := range mountsOf(p) {
-		pr, pw := io.Pipe()
-		go func() { pw.CloseWithError(buildctx.Tar(ctx, m.Source, nil, pw)) }()
-		err := b.copyIn(ctx, p.Name, statusContainer, mountDir(i), pr, nil)
-		pr.Close()
-		if err != nil {
-			return fmt.Errorf("mount %s at %s: %w", m.Source, m.Target, err)
+	mounts := mountsOf(p)
+	if len(mounts) == 0 {
+		return nil
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(tarMounts(ctx, mounts, pw)) }()
+	err := b.copyIn(ctx, p.Name, statusContainer, mountsDir, pr, nil)
+	pr.Close()
+	if err != nil {
+		sources := make([]string, len(mounts))
+		for i, m := range mounts {
+			sources[i] = m.Source
 		}
+		return fmt.Errorf("mount %s: %w", strings.Join(sources, ", "), err)
 	}
 	return nil
+}
+
+// tarMounts writes one tar stream of every mount's source directory, the
+// entries of mount i under "i/" (mountDir's last element), without an
+// entry for "i/" itself: that folder is the volume's mount point.
+func tarMounts(ctx context.Context, mounts []backend.Mount, w io.Writer) error {
+	tw := tar.NewWriter(w)
+	for i, m := range mounts {
+		prefix := strconv.Itoa(i) + "/"
+		pr, pw := io.Pipe()
+		go func() { pw.CloseWithError(buildctx.Tar(ctx, m.Source, nil, pw)) }()
+		err := prefixTar(tar.NewReader(pr), tw, prefix)
+		pr.CloseWithError(err)
+		if err != nil {
+			return fmt.Errorf("mount %s: %w", m.Source, err)
+		}
+	}
+	return tw.Close()
+}
+
+// prefixTar copies the entries of tr to tw with prefix before their names
+// (and before a hard link's target), dropping the root entry.
+func prefixTar(tr *tar.Reader, tw *tar.Writer, prefix string) error {
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		name := strings.TrimPrefix(path.Clean("/"+h.Name), "/")
+		if name == "" {
+			continue
+		}
+		if h.Typeflag == tar.TypeDir {
+			name += "/"
+		}
+		h.Name = prefix + name
+		if h.Typeflag == tar.TypeLink {
+			h.Linkname = prefix + strings.TrimPrefix(path.Clean("/"+h.Linkname), "/")
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		if _, err := io.Copy(tw, tr); err != nil {
+			return err
+		}
+	}
 }
