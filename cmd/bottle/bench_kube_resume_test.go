@@ -1,30 +1,12 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
-
-const kubeResumeHCL = `
-variable "nonce" {
-  default = "0"
-}
-
-agent "box" {
-  image          = "%IMAGE%"
-  command        = ["sh", "-c", "/run/bottle/bottle-request --reason x --run 'echo ${var.nonce} $RANDOM > /etc/x' --wait; sleep 300"]
-  resume_command = ["sleep", "300"]
-}
-
-bottle "resume" {
-  agent   = agent.box
-  backend = "kubernetes"
-}
-`
 
 // BenchmarkKubeResume is issue 14's resume benchmark: bottle resume
 // --detach of a bottle whose request was approved (build the per-bottle
@@ -37,12 +19,10 @@ bottle "resume" {
 func BenchmarkKubeResume(b *testing.B) {
 	kb := newKubeBench(b)
 	dir := b.TempDir()
-	benchWrite(b, dir, "bottle.hcl", strings.ReplaceAll(kubeResumeHCL, "%IMAGE%", kb.image))
-	run := 0
-	nonce := func() string {
-		run++
-		return fmt.Sprintf("n%d-%d-%d", os.Getpid(), run, time.Now().UnixNano()%1e6)
-	}
+	// BenchmarkResume's bottle, on the cluster, from the pushed image.
+	hcl := strings.NewReplacer(`"busybox:latest"`, `"`+kb.image+`"`, `backend = "docker"`, `backend = "kubernetes"`).Replace(resumeHCL)
+	benchWrite(b, dir, "bottle.hcl", hcl)
+	nonce := nonces()
 	// approved launches a bottle, waits for its request (bottle requests
 	// mirrors a detached Pod's queue) and approves it: a preserved state
 	// dir with its per-bottle Dockerfile.

@@ -674,6 +674,16 @@ func (bn *bench) agentImage(dir string) string {
 	return doc.Bottles[0].Image.Tag
 }
 
+// nonces returns a source of values no earlier build has seen, for RUN
+// lines that must not be cached.
+func nonces() func() string {
+	run := 0
+	return func() string {
+		run++
+		return fmt.Sprintf("n%d-%d-%d", os.Getpid(), run, rand.Uint32())
+	}
+}
+
 // built reports whether an apply's progress shows an image build.
 func built(stderr string) bool { return strings.Contains(stderr, "Step 1/") }
 
@@ -716,11 +726,7 @@ func BenchmarkResume(b *testing.B) {
 	bn := newBench(b)
 	dir := b.TempDir()
 	benchWrite(b, dir, "bottle.hcl", resumeHCL)
-	run := 0
-	nonce := func() string {
-		run++
-		return fmt.Sprintf("n%d-%d-%d", os.Getpid(), run, rand.Uint32())
-	}
+	nonce := nonces()
 
 	// preserved launches a bottle and waits for its request; bottle
 	// approve (by the caller) then preserves it.

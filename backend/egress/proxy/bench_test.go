@@ -22,20 +22,7 @@ const benchSize = 100 << 20
 // direct, all on loopback: the proxy's own cost. Compare the MB/s of the
 // sub-benchmarks (go test -bench Download ./egress/proxy).
 func BenchmarkDownload(b *testing.B) {
-	chunk := make([]byte, 1<<20)
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Length", strconv.Itoa(benchSize))
-		for range benchSize / len(chunk) {
-			if _, err := w.Write(chunk); err != nil {
-				return
-			}
-		}
-	}))
-	b.Cleanup(up.Close)
-	port, _ := strconv.Atoi(up.URL[len("http://127.0.0.1:"):])
-	s := New(egress.Policy{Identity: "bench", Allow: []egress.Rule{{Host: "127.0.0.1", Port: port}}}, Options{AllowLoopback: true})
-	front := httptest.NewServer(s)
-	b.Cleanup(front.Close)
+	up, front := benchServers(b)
 
 	run := func(b *testing.B, c *http.Client) {
 		b.SetBytes(benchSize)
@@ -72,20 +59,7 @@ func BenchmarkDownload(b *testing.B) {
 //
 //	go test -run XXX -bench DownloadInterleaved -benchtime 20x ./backend/egress/proxy
 func BenchmarkDownloadInterleaved(b *testing.B) {
-	chunk := make([]byte, 1<<20)
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Length", strconv.Itoa(benchSize))
-		for range benchSize / len(chunk) {
-			if _, err := w.Write(chunk); err != nil {
-				return
-			}
-		}
-	}))
-	b.Cleanup(up.Close)
-	port, _ := strconv.Atoi(up.URL[len("http://127.0.0.1:"):])
-	s := New(egress.Policy{Identity: "bench", Allow: []egress.Rule{{Host: "127.0.0.1", Port: port}}}, Options{AllowLoopback: true})
-	front := httptest.NewServer(s)
-	b.Cleanup(front.Close)
+	up, front := benchServers(b)
 	tunnel := client(b, front.URL)
 	tr := tunnel.Transport.(*http.Transport)
 	tr.Proxy, tr.DialContext = nil, tunnelDialer(front.URL)
@@ -160,6 +134,26 @@ func relay(b *testing.B, target string) string {
 		}
 	}()
 	return ln.Addr().String()
+}
+
+// benchServers starts the upstream, which serves benchSize bytes to every
+// request, and a proxy in front of it that allows it.
+func benchServers(b *testing.B) (up, front *httptest.Server) {
+	chunk := make([]byte, 1<<20)
+	up = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(benchSize))
+		for range benchSize / len(chunk) {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	b.Cleanup(up.Close)
+	port, _ := strconv.Atoi(up.URL[len("http://127.0.0.1:"):])
+	s := New(egress.Policy{Identity: "bench", Allow: []egress.Rule{{Host: "127.0.0.1", Port: port}}}, Options{AllowLoopback: true})
+	front = httptest.NewServer(s)
+	b.Cleanup(front.Close)
+	return up, front
 }
 
 func median(xs []float64) float64 {
