@@ -57,15 +57,22 @@ func (b *Backend) CopyOut(ctx context.Context, id, src string, w io.Writer) erro
 		return err
 	}
 	pr, pw := io.Pipe()
+	// The copy in the Pod ends only when its stdin does, and bottle ends
+	// that once it has read the archive's end: a process that exits while
+	// its last output is still in the runtime's pipe can lose that tail on
+	// the way through the kubelet (seen as a short 100 MiB copy under load).
+	held, release := io.Pipe()
 	tw := tar.NewWriter(w)
 	relayed := make(chan error, 1)
 	go func() {
 		err := buildctx.Relative(pr, tw)
+		release.Close()
 		_, _ = io.Copy(io.Discard, pr) // let the stream finish
 		relayed <- err
 	}()
 	var stderr limitedBuffer
-	code, err := b.exec(ctx, id, agentContainer, []string{"/bin/sh", "-c", copyOutSh, "bottle-copy-out", src}, streams{stdout: pw, stderr: &stderr})
+	code, err := b.exec(ctx, id, agentContainer, []string{"/bin/sh", "-c", copyOutSh, "bottle-copy-out", src}, streams{stdin: held, stdout: pw, stderr: &stderr})
+	release.Close()
 	pw.Close()
 	terr := <-relayed
 	switch {

@@ -75,6 +75,7 @@ chown "$o" "$d" || exit $?
 p=$(dirname "$d")
 while [ "$p" != "$e" ] && [ "$p" != / ]; do chown "$o" "$p" || exit $?; p=$(dirname "$p"); done`
 	// copyOutSh exits 44 for a missing directory, told apart from tar
-	// failing.
-	copyOutSh = `[ -d "$1" ] || { echo "no such directory: $1" >&2; exit 44; }; tar -C "$1" -cf - .`
+	// failing; after the archive it waits for its stdin to end, which
+	// CopyOut closes once it has read the whole archive.
+	copyOutSh = `[ -d "$1" ] || { echo "no such directory: $1" >&2; exit 44; }; tar -C "$1" -cf - . || exit $?; cat >/dev/null`
 )
