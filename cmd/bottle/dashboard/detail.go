@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/bottle-dev/bottle/backend"
 	"github.com/bottle-dev/bottle/runner"
 	"github.com/bottle-dev/bottle/runner/state"
 )
@@ -32,7 +33,7 @@ func (m Model) detailLines(n int) []string {
 	}
 	budget := n - 1
 	if req, ok := m.selectedRequest(); ok {
-		r := m.requestLines(req, max(3, budget-4))
+		r := m.requestLines(req, row.Backend, max(3, budget-4))
 		lines = append(lines, r...)
 		budget -= len(r)
 	}
@@ -91,7 +92,7 @@ func auditRows(budget, outNeed, auditNeed int) int {
 // lines are wrapped rather than cut, so what is shown is exactly what an
 // approval appends; when they do not all fit, the line says how many more
 // there are.
-func (m Model) requestLines(p runner.PendingRequest, n int) []string {
+func (m Model) requestLines(p runner.PendingRequest, backendName string, n int) []string {
 	s := m.styles
 	reqs := m.requests[p.Identity]
 	head := "request " + field(p.Request.ID)
@@ -109,6 +110,10 @@ func (m Model) requestLines(p runner.PendingRequest, n int) []string {
 	body, verb := p.Request.Dockerfile, "  approve appends:"
 	if p.Request.Kind == state.RequestKindEgress {
 		body, verb = p.Request.Egress, "  approve lets the running bottle reach (egress):"
+		if backendName == backend.Smolmachines {
+			// smolvm fixes its allowlist at create: approve refuses.
+			verb = "  asks to reach (egress; smolmachines cannot grant it live):"
+		}
 	}
 	lines = append(lines, verb)
 	var df []string

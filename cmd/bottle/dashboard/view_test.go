@@ -14,6 +14,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"github.com/bottle-dev/bottle/runner"
+	"github.com/bottle-dev/bottle/runner/state"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/screen.txt")
@@ -94,5 +95,21 @@ func golden(t *testing.T, name, got string) {
 	}
 	if got != string(want) {
 		t.Errorf("screen differs from %s (go test -update rewrites it):\n%s", path, got)
+	}
+}
+
+// TestEgressRequestOnSmolmachines: approve refuses a live grant on
+// smolmachines, so the request pane does not promise one.
+func TestEgressRequestOnSmolmachines(t *testing.T) {
+	f := newFake()
+	f.status[0].Backend = "smolmachines"
+	f.requests[0].Request = &state.Request{ID: reqID, Kind: state.RequestKindEgress, Reason: "fetch a package", Egress: []string{"registry.npmjs.org:443"}}
+	got := newModel(t, f).View()
+	if !strings.Contains(got, "smolmachines cannot grant it live") || strings.Contains(got, "approve lets the running bottle reach") {
+		t.Errorf("the request pane of a smolmachines egress request:\n%s", got)
+	}
+	f.status[0].Backend = "docker"
+	if got := newModel(t, f).View(); !strings.Contains(got, "approve lets the running bottle reach") {
+		t.Errorf("the request pane of a docker egress request:\n%s", got)
 	}
 }
