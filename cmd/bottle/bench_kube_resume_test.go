@@ -19,9 +19,7 @@ import (
 func BenchmarkKubeResume(b *testing.B) {
 	kb := newKubeBench(b)
 	dir := b.TempDir()
-	// BenchmarkResume's bottle, on the cluster, from the pushed image.
-	hcl := strings.NewReplacer(`"busybox:latest"`, `"`+kb.image+`"`, `backend = "docker"`, `backend = "kubernetes"`).Replace(resumeHCL)
-	benchWrite(b, dir, "bottle.hcl", hcl)
+	benchWrite(b, dir, "bottle.hcl", onCluster(resumeHCL, kb.image))
 	nonce := nonces()
 	// approved launches a bottle, waits for its request (bottle requests
 	// mirrors a detached Pod's queue) and approves it: a preserved state
