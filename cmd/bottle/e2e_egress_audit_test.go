@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -22,17 +21,7 @@ func TestEgressAuditOnEveryTeardown(t *testing.T) {
 	e := newE2E(t)
 	ip := bridgeIP(t)
 	allowed, denied := upstreamOn(t, ip, "allowed"), upstreamOn(t, ip, "denied")
-	e.probeAgent()
-	e.write("bottle.hcl", fmt.Sprintf(`
-agent "probe" {
-  dockerfile = "agent/Dockerfile"
-  command    = ["/probe", "sleep"]
-  egress { allow = [%q] }
-}
-bottle "b" { agent = agent.probe }
-`, strings.TrimPrefix(allowed.url, "http://")))
-	e.removeBuiltImages()
-	id := identities(e.mustRun("apply", "--auto-approve", "--detach").stderr)[0]
+	id := e.launchProbe(strings.TrimPrefix(allowed.url, "http://"))
 	_, deniedPort, _ := net.SplitHostPort(strings.TrimPrefix(denied.url, "http://"))
 	deniedDest := ip + ":" + deniedPort
 

@@ -92,6 +92,23 @@ func (e *e2e) probeAgent() {
 	e.write("agent/Dockerfile", "FROM busybox:latest\nCOPY probe /probe\n")
 }
 
+// launchProbe launches, detached, a bottle whose agent is the probe with
+// one egress entry, and returns its identity.
+func (e *e2e) launchProbe(allow string) string {
+	e.t.Helper()
+	e.probeAgent()
+	e.write("bottle.hcl", fmt.Sprintf(`
+agent "probe" {
+  dockerfile = "agent/Dockerfile"
+  command    = ["/probe", "sleep"]
+  egress { allow = [%q] }
+}
+bottle "b" { agent = agent.probe }
+`, allow))
+	e.removeBuiltImages()
+	return identities(e.mustRun("apply", "--auto-approve", "--detach").stderr)[0]
+}
+
 // removeBuiltImages removes the agent image a plan says is built, and the
 // egress proxy image of this test binary.
 func (e *e2e) removeBuiltImages() {
@@ -271,17 +288,7 @@ func TestEgressPolicyOnDocker(t *testing.T) {
 func TestGCCollectsOrphanedProxy(t *testing.T) {
 	t.Parallel()
 	e := newE2E(t)
-	e.probeAgent()
-	e.write("bottle.hcl", `
-agent "probe" {
-  dockerfile = "agent/Dockerfile"
-  command    = ["/probe", "sleep"]
-  egress { allow = ["example.com"] }
-}
-bottle "b" { agent = agent.probe }
-`)
-	e.removeBuiltImages()
-	id := identities(e.mustRun("apply", "--auto-approve", "--detach").stderr)[0]
+	id := e.launchProbe("example.com")
 	if err := exec.CommandContext(t.Context(), "docker", "rm", "-f", backend.InstanceName(id)).Run(); err != nil {
 		t.Fatal(err)
 	}
@@ -318,17 +325,7 @@ func TestEgressGrantLive(t *testing.T) {
 	ip := bridgeIP(t)
 	allowed, later := upstreamOn(t, ip, "allowed"), upstreamOn(t, ip, "later")
 	hostPort := strings.TrimPrefix(later.url, "http://")
-	e.probeAgent()
-	e.write("bottle.hcl", fmt.Sprintf(`
-agent "probe" {
-  dockerfile = "agent/Dockerfile"
-  command    = ["/probe", "sleep"]
-  egress { allow = [%q] }
-}
-bottle "b" { agent = agent.probe }
-`, strings.TrimPrefix(allowed.url, "http://")))
-	e.removeBuiltImages()
-	id := identities(e.mustRun("apply", "--auto-approve", "--detach").stderr)[0]
+	id := e.launchProbe(strings.TrimPrefix(allowed.url, "http://"))
 	before := e.containerID(id)
 	if got := e.in(id, "get", later.url+"/"); !strings.HasPrefix(got, "status 403") {
 		t.Fatalf("before the grant: %s", got)

@@ -32,17 +32,7 @@ func imageExists(t *testing.T, ref string) bool {
 func TestGCProxyImages(t *testing.T) {
 	t.Parallel()
 	e := newE2E(t)
-	e.probeAgent()
-	e.write("bottle.hcl", `
-agent "probe" {
-  dockerfile = "agent/Dockerfile"
-  command    = ["/probe", "sleep"]
-  egress { allow = ["example.com"] }
-}
-bottle "b" { agent = agent.probe }
-`)
-	e.removeBuiltImages()
-	id := identities(e.mustRun("apply", "--auto-approve", "--detach").stderr)[0]
+	id := e.launchProbe("example.com")
 	current, err := e.be.CurrentProxyImage(t.Context())
 	if err != nil || current == "" {
 		t.Fatalf("current proxy image %q: %v", current, err)
